@@ -1,0 +1,46 @@
+# Copyright 2026 The sam_ros Authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+The sam_ros engine: Segment Anything without ROS (torch and numpy only).
+
+Build a model with ``sam_model_registry[name](checkpoint)`` or ``build_sam``.
+"""
+
+from sam_ros.core.build import (
+    build_sam,
+    EMBEDDED_CONFIG,
+    sam_model_registry,
+    TinySamConfig,
+)
+from sam_ros.core.checkpoint import load_checkpoint, read_state_dict
+from sam_ros.core.errors import CheckpointError, ImageFormatError, PromptError, SamError
+from sam_ros.core.sam import Sam
+
+# Predictor exports (SamPredictor, ImageEmbedding, Prediction) are added here by
+# predictor.py's owner.
+
+__all__ = [
+    'build_sam',
+    'CheckpointError',
+    'EMBEDDED_CONFIG',
+    'ImageFormatError',
+    'load_checkpoint',
+    'PromptError',
+    'read_state_dict',
+    'Sam',
+    'sam_model_registry',
+    'SamError',
+    'TinySamConfig',
+]
