@@ -161,7 +161,8 @@ def load_state_dict_into(model: nn.Module, state_dict: Mapping[str, torch.Tensor
             lines.append('  check that the checkpoint matches the model type')
         raise CheckpointError('\n'.join(lines))
     nonfinite = [k for k, v in state_dict.items()
-                 if k in expected and v.is_floating_point() and not bool(torch.isfinite(v).all())]
+                 if k in expected and v.is_floating_point() and not v.is_meta
+                 and not bool(torch.isfinite(v).all())]
     if nonfinite:
         raise CheckpointError(f'{source} has NaN or Inf values in {_listing(nonfinite)}; '
                               'the file is corrupt: download it again')
