@@ -34,7 +34,7 @@ def test_pep257_finds_no_errors(
         repo_root: Path, python_paths: List[Path], monkeypatch: pytest.MonkeyPatch,
         caplog: pytest.LogCaptureFixture) -> None:
     # ament_pep257 logs one INFO line per file; keep the failure report to the errors.
-    caplog.set_level(logging.WARNING, logger='pydocstyle')
+    caplog.set_level(logging.WARNING, logger='pydocstyle.utils')
     monkeypatch.chdir(repo_root)
     argv = [os.path.relpath(p, repo_root) for p in python_paths]
     rc = main(argv=argv)
