@@ -30,7 +30,7 @@ def _encoder() -> PromptEncoder:
 
 
 def _fourier(enc: PromptEncoder, xy: torch.Tensor) -> torch.Tensor:
-    """Reference encoding of pixel XY: shift 0.5, /S, 2c-1, @ matrix, *2pi, [sin, cos]."""
+    """Encode pixel XY by the spec: shift 0.5, /S, 2c-1, @ matrix, *2pi, [sin, cos]."""
     c = 2 * ((xy + 0.5) / S) - 1
     phase = 2 * math.pi * (c @ enc.pe_layer.positional_encoding_gaussian_matrix)
     return torch.cat([phase.sin(), phase.cos()], dim=-1)

@@ -22,9 +22,9 @@ from sam_ros.core.errors import ImageFormatError
 from sam_ros.core.tiny_vit import TinyViT
 import torch
 
-_SMALL = dict(img_size=64, embed_dims=(8, 16, 16, 24), depths=(1, 1, 2, 1),
-              num_heads=(1, 2, 2, 3), window_sizes=(4, 5, 4, 3), downsample_strides=(2, 1, 1),
-              out_chans=32)
+_SMALL = {'img_size': 64, 'embed_dims': (8, 16, 16, 24), 'depths': (1, 1, 2, 1),
+          'num_heads': (1, 2, 2, 3), 'window_sizes': (4, 5, 4, 3),
+          'downsample_strides': (2, 1, 1), 'out_chans': 32}
 
 
 def _randomised(model: torch.nn.Module, seed: int = 0) -> torch.nn.Module:

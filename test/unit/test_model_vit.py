@@ -21,8 +21,8 @@ import torch
 
 
 def _small(**kw) -> ImageEncoderViT:
-    args = dict(img_size=96, patch_size=8, embed_dim=32, depth=3, num_heads=2, out_chans=16,
-                window_size=5, global_attn_indexes=(1,))
+    args = {'img_size': 96, 'patch_size': 8, 'embed_dim': 32, 'depth': 3, 'num_heads': 2,
+            'out_chans': 16, 'window_size': 5, 'global_attn_indexes': (1,)}
     args.update(kw)
     model = ImageEncoderViT(**args).eval()
     gen = torch.Generator().manual_seed(0)
