@@ -23,12 +23,15 @@ bounding box. Rasterisation fills the pixels whose centres (integer XY) fall ins
 """
 
 from dataclasses import dataclass
-from typing import Optional, Sequence, Tuple
+from typing import Optional, Tuple
 
 import cv2
 import numpy as np
 
 SHAPE_KINDS = ('ellipse', 'rectangle', 'convex', 'concave')
+# The spec's three kinds are equally likely; a polygon is convex or concave half the time.
+KIND_WEIGHTS = (1 / 3, 1 / 3, 1 / 6, 1 / 6)
+_AXIS_ALIGNED_RECTANGLES = 0.3
 _ELLIPSE_VERTICES = 72
 _FIXED_BITS = 4
 _CENTRE_TRIES = 24
@@ -96,17 +99,30 @@ def _canonical(kind: str, rng: np.random.Generator) -> np.ndarray:
     raise ValueError(f'unknown shape kind {kind!r}; use one of {SHAPE_KINDS}')
 
 
+def random_kind(rng: np.random.Generator) -> str:
+    """Draw a shape kind with ``KIND_WEIGHTS``."""
+    return SHAPE_KINDS[int(np.searchsorted(np.cumsum(KIND_WEIGHTS), rng.random() * 0.999999))]
+
+
+def random_angle(rng: np.random.Generator, kind: str) -> float:
+    """Draw a rotation in radians: uniform, except that 30% of rectangles are upright."""
+    if kind == 'rectangle' and rng.random() < _AXIS_ALIGNED_RECTANGLES:
+        return 0.5 * np.pi * float(rng.integers(2))
+    return rng.uniform(0.0, np.pi)
+
+
 def random_shape(rng: np.random.Generator, extent: float, kind: Optional[str] = None,
                  angle: Optional[float] = None) -> Shape:
     """
     Draw a random outline of the given extent (pixels), rotated by ``angle`` radians.
 
-    ``kind`` and ``angle`` are drawn at random when None.
+    ``kind`` and ``angle`` are drawn at random (``random_kind``, ``random_angle``) when
+    None.
     """
     if kind is None:
-        kind = SHAPE_KINDS[int(rng.integers(len(SHAPE_KINDS)))]
+        kind = random_kind(rng)
     base = _canonical(kind, rng)
-    return rotate(Shape(kind, base, 0.0), rng.uniform(0, np.pi) if angle is None else angle,
+    return rotate(Shape(kind, base, 0.0), random_angle(rng, kind) if angle is None else angle,
                   extent)
 
 
@@ -175,14 +191,13 @@ def _fits(inner: np.ndarray, boundary: np.ndarray, centres: np.ndarray) -> np.nd
 
 def place_inside(parent_mask: np.ndarray, parent: Shape,
                  parent_centre: np.ndarray, ratio_range: Tuple[float, float],
-                 rng: np.random.Generator,
-                 kinds: Sequence[str] = SHAPE_KINDS) -> Tuple[Shape, np.ndarray, np.ndarray]:
+                 rng: np.random.Generator) -> Tuple[Shape, np.ndarray, np.ndarray]:
     """
     Place a random shape strictly inside a parent mask at a relative size.
 
     The child's pixel extent divided by the parent's lies in ``ratio_range`` and its mask
     is a subset of ``parent_mask`` (it is intersected with it, so this holds exactly).
-    Random kinds and rotations (free, or aligned with the parent's long axis) are tried
+    Random kinds and rotations (``random_angle``, or along the parent's long axis) are tried
     at random centres; the last resort is the parent's own outline shrunk about its star
     centre, which always fits.
 
@@ -203,9 +218,9 @@ def place_inside(parent_mask: np.ndarray, parent: Shape,
     along = parent.angle if parent.kind != 'concave' else _principal_angle(parent.points)
     ratio = rng.uniform(a, b)
     for attempt in range(3):
-        kind = kinds[int(rng.integers(len(kinds)))]
+        kind = random_kind(rng)
         base = random_shape(rng, 1.0, kind, 0.0)
-        for angle in (rng.uniform(0, np.pi), along, along + 0.5 * np.pi,
+        for angle in (random_angle(rng, kind), along, along + 0.5 * np.pi,
                       along + rng.normal(0.0, 0.15)):
             shape = rotate(base, angle, ratio * parent_extent)
             boundary = _densify(shape.points, 2.0)

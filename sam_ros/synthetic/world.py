@@ -18,8 +18,10 @@ The synthetic world of nested objects (issue 3): scenes with exact level masks.
 A frame is an RGB image (640x480 by default, any size >= 64x64) of 1 to 4 objects on a
 smooth, mottled random colour field. Each object is a nest of levels: a whole, a part
 fully inside it and, for about 75% of objects, a subpart fully inside the part. Every
-level is an ellipse, a rectangle (rotated), a convex or a concave polygon, with its own
-colour and a light texture. The frame is then lit, blurred and made noisy like a camera.
+level is an ellipse, a rectangle or a polygon (a third each; polygons are convex or
+concave half the time; 30% of rectangles are upright, the rest and all other shapes
+take a uniform rotation), with its own colour and a light texture. The frame is then
+lit, blurred and made noisy like a camera.
 
 How the issue's spec is read here:
 
