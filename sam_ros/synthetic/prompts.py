@@ -31,11 +31,10 @@ from sam_ros.synthetic.world import Scene
 
 def _bounds(mask: np.ndarray) -> Tuple[int, int, int, int]:
     """Return inclusive (x0, y0, x1, y1) of a non-empty mask, or raise ValueError."""
-    rows = np.flatnonzero(mask.any(axis=1))
-    if rows.size == 0:
+    x, y, w, h = cv2.boundingRect(np.asarray(mask, bool).view(np.uint8))
+    if w == 0:
         raise ValueError('the mask is empty; pass a mask with at least one True pixel')
-    cols = np.flatnonzero(mask.any(axis=0))
-    return int(cols[0]), int(rows[0]), int(cols[-1]), int(rows[-1])
+    return x, y, x + w - 1, y + h - 1
 
 
 def _pick(weights: np.ndarray, rng: np.random.Generator) -> Tuple[int, int]:

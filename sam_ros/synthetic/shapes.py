@@ -37,7 +37,7 @@ _FIXED_BITS = 4
 _CENTRE_TRIES = 24
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Shape:
     """
     One outline, centred on its star centre.
@@ -149,11 +149,8 @@ def rasterize(points: np.ndarray, size_hw: Tuple[int, int]) -> np.ndarray:
 
 def mask_extent(mask: np.ndarray) -> int:
     """Return the larger side (pixels) of a (H, W) bool mask's bounding box; 0 if empty."""
-    rows = np.flatnonzero(mask.any(axis=1))
-    if rows.size == 0:
-        return 0
-    cols = np.flatnonzero(mask.any(axis=0))
-    return int(max(rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1))
+    _, _, w, h = cv2.boundingRect(mask.view(np.uint8))
+    return int(max(w, h))
 
 
 def _principal_angle(points: np.ndarray) -> float:

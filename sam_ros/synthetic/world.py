@@ -77,7 +77,7 @@ _MAX_HIDDEN = 0.6
 _MAX_OUTSIDE = 0.10
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class NestedObject:
     """
     One nested object of a scene. Level tuples are ordered subpart -> part -> whole.
@@ -148,7 +148,7 @@ class NestedObject:
         return self.levels[0] if self.num_levels == 3 else None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Scene:
     """
     One frame with its ground truth.
@@ -269,11 +269,9 @@ def _paint(rng: np.random.Generator, image: np.ndarray, local: _Local,
     """Paint the object's levels, outermost first, into the (H, W, 3) uint8 frame."""
     height, width = image.shape[:2]
     for mask, colour in zip(local.masks, colours):
-        rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-        if rows.size == 0:
-            continue
-        y0, y1 = max(0, offset[1] + rows[0]), min(height, offset[1] + rows[-1] + 1)
-        x0, x1 = max(0, offset[0] + cols[0]), min(width, offset[0] + cols[-1] + 1)
+        bx, by, bw, bh = cv2.boundingRect(mask.view(np.uint8))
+        y0, y1 = max(0, offset[1] + by), min(height, offset[1] + by + bh)
+        x0, x1 = max(0, offset[0] + bx), min(width, offset[0] + bx + bw)
         if y0 >= y1 or x0 >= x1:
             continue
         layer = textured_layer(rng, colour, y1 - y0, x1 - x0, scale)
