@@ -59,6 +59,13 @@ def _listing(keys: List[str]) -> str:
     return shown + (f', ... ({len(keys) - _SHOW} more)' if len(keys) > _SHOW else '')
 
 
+def _all_finite(tensor: torch.Tensor) -> bool:
+    """Return whether ``tensor`` has no NaN/Inf (a fast sum first; meta tensors pass)."""
+    if tensor.is_meta or bool(torch.isfinite(tensor.sum())):
+        return True
+    return bool(torch.isfinite(tensor).all())  # the sum may have overflowed
+
+
 def guess_model_type(state_dict: Mapping[str, torch.Tensor]) -> Optional[str]:
     """Guess which official model a state_dict belongs to ('vit_b', ..., 'vit_t') or None."""
     if 'image_encoder.patch_embed.seq.0.c.weight' in state_dict:
@@ -161,8 +168,7 @@ def load_state_dict_into(model: nn.Module, state_dict: Mapping[str, torch.Tensor
             lines.append('  check that the checkpoint matches the model type')
         raise CheckpointError('\n'.join(lines))
     nonfinite = [k for k, v in state_dict.items()
-                 if k in expected and v.is_floating_point() and not v.is_meta
-                 and not bool(torch.isfinite(v).all())]
+                 if k in expected and v.is_floating_point() and not _all_finite(v)]
     if nonfinite:
         raise CheckpointError(f'{source} has NaN or Inf values in {_listing(nonfinite)}; '
                               'the file is corrupt: download it again')
