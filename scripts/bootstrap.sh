@@ -115,6 +115,10 @@ pick_python() {
 py_version() { "$1" -c 'import sys; print("%d.%d" % sys.version_info[:2])'; }
 
 if [ ! -x "$VENV/bin/python" ]; then
+  if [ -e "$VENV" ] && [ -n "$(ls -A "$VENV" 2>/dev/null)" ]; then
+    die "$VENV exists but is not a venv (no bin/python); it is left untouched." \
+      "Move it away, or set SAM_ROS_VENV to another path."
+  fi
   PY="$(pick_python)"
   command -v "$PY" >/dev/null 2>&1 || die "no '$PY' interpreter found." "On Debian/Ubuntu: $APT_HINT"
   ver="$(py_version "$PY")"
@@ -128,7 +132,7 @@ if [ ! -x "$VENV/bin/python" ]; then
   if [ "$MODE" = system-ros ]; then venv_args+=(--system-site-packages); fi
   log "creating venv $VENV with $PY ($ver) ${venv_args[*]:-}"
   if ! "$PY" -m venv "${venv_args[@]}" "$VENV"; then
-    rm -rf "$VENV"
+    rm -rf "$VENV"  # only what this call created: it was absent or empty before
     die "'$PY -m venv' failed: the venv module (with ensurepip) is missing." \
       "On Debian/Ubuntu: sudo apt-get install -y python3-venv   (or python${ver}-venv)"
   fi
@@ -156,7 +160,7 @@ stamp="$( (echo "mode=$MODE python=$venv_ver"; cd "$REQ" && cat "${req_files[@]}
   | sha256sum | cut -d' ' -f1)"
 if [ "$(cat "$stamp_file" 2>/dev/null || true)" != "$stamp" ]; then
   log "installing pinned requirements (${req_files[*]}) into $VENV ..."
-  pip_args=(install --disable-pip-version-check --progress-bar off -c "$REQ/constraints.txt")
+  pip_args=(install --quiet --disable-pip-version-check --progress-bar off -c "$REQ/constraints.txt")
   for f in "${req_files[@]}"; do pip_args+=(-r "$REQ/$f"); done
   if [ "${CI:-}" = true ]; then pip_args+=(--no-input); fi
   "$VPY" -m pip "${pip_args[@]}"
@@ -225,6 +229,9 @@ PYFIX
 fi
 
 # ------------------------------------------------------------------------ colcon build
+command -v colcon >/dev/null 2>&1 || die "colcon not found on PATH." \
+  "With ROS 2 from apt: sudo apt-get install -y python3-colcon-common-extensions" \
+  "and the package's dependencies: rosdep install --from-paths $ROOT --ignore-src -y"
 log "colcon build --symlink-install (the first build takes about a minute) ..."
 cd "$ROOT"
 colcon_log="$STATE/colcon-build.log"
