@@ -78,20 +78,22 @@ class TinySamConfig:
     depths: Tuple[int, ...] = (1, 2, 2, 1)
     num_heads: Tuple[int, ...] = (1, 2, 3, 4)
     window_sizes: Tuple[int, ...] = (8, 8, 8, 8)
-    downsample_strides: Tuple[int, ...] = (2, 1, 1)
+    downsample_strides: Tuple[int, ...] = (2, 2, 1)
     mlp_ratio: float = 4.0
     mbconv_expand_ratio: float = 4.0
     prompt_embed_dim: int = 128
     mask_in_chans: int = 16
     decoder_depth: int = 2
-    decoder_num_heads: int = 8
+    decoder_num_heads: int = 4
     decoder_mlp_dim: int = 512
     iou_head_hidden_dim: int = 128
     num_classes: int = 0
 
 
-#: Architecture of the embedded default model (img_size 512 -> 64x64 grid).
-#: PLACEHOLDER numbers: the lead finalises them together with the trained weights.
+#: Architecture of the embedded default model: 512 input, stride 16 -> a 32x32 embedding
+#: grid, so low-res masks (and mask inputs) are 128x128. The grid is half the official
+#: models' because the decoder's cost grows with the grid's area and the whole model has
+#: to train on a 2-core CPU within an hour (docs/embedded_model.md).
 EMBEDDED_CONFIG = TinySamConfig()
 
 #: MobileSAM's vit_t as a TinySamConfig (its unused classifier is left out).

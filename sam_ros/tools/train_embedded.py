@@ -1,0 +1,173 @@
+# Copyright 2026 The sam_ros Authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Train the embedded default model on the synthetic nested-object world.
+
+    python -m sam_ros.tools.train_embedded --steps 1000 --seed 0
+
+Deterministic from ``--seed`` (same machine, same thread count). Runs on the CPU in
+bf16 autocast where the CPU supports it. Writes a flat state_dict, loadable by the
+strict checkpoint loader, and a JSON sidecar with the run's settings, time and losses.
+"""
+
+import argparse
+import json
+import math
+from pathlib import Path
+import platform
+import sys
+import time
+from typing import Dict, List, Optional
+
+import numpy as np
+from sam_ros.core.build import build_embedded_untrained
+from sam_ros.core.runtime import precision_dtype, resolve_precision, tune_cpu_allocator
+from sam_ros.synthetic import SceneGenerator
+from sam_ros.training.samples import build_sample, draw_frame_size
+from sam_ros.training.step import sample_losses
+import torch
+
+DEFAULT_OUT = Path(__file__).resolve().parents[1] / 'core' / 'weights' / 'embedded_sam.pt'
+
+
+def _parse(argv: Optional[List[str]]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0].strip())
+    parser.add_argument('--steps', type=int, default=1000, help='optimizer steps')
+    parser.add_argument('--images', type=int, default=4, help='images per step')
+    parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--lr', type=float, default=2e-3)
+    parser.add_argument('--weight-decay', type=float, default=0.01)
+    parser.add_argument('--warmup', type=int, default=50)
+    parser.add_argument('--threads', type=int, default=1,
+                        help='torch threads (1 avoids OpenMP stalls on a shared CPU)')
+    parser.add_argument('--precision', default='auto', choices=['auto', 'fp32', 'bf16'])
+    parser.add_argument('--out', type=Path, default=DEFAULT_OUT)
+    parser.add_argument('--log-every', type=int, default=50)
+    return parser.parse_args(argv)
+
+
+def _lr_at(step: int, args: argparse.Namespace) -> float:
+    if step < args.warmup:
+        return args.lr * (step + 1) / args.warmup
+    progress = (step - args.warmup) / max(1, args.steps - args.warmup)
+    return args.lr * (0.02 + 0.98 * 0.5 * (1.0 + math.cos(math.pi * progress)))
+
+
+def _progress(step: int, total: int, started: float, stats: Dict[str, float]) -> None:
+    done = step / total
+    elapsed = time.monotonic() - started
+    eta = elapsed / max(done, 1e-9) * (1.0 - done)
+    bar = '#' * int(30 * done) + '.' * (30 - int(30 * done))
+    text = ' '.join(f'{k}={v:.3f}' for k, v in stats.items())
+    sys.stderr.write(f'\r[{bar}] {step}/{total} {elapsed / 60:5.1f}m eta {eta / 60:5.1f}m {text}')
+    sys.stderr.flush()
+
+
+def _next_sample(generator: SceneGenerator, rng: np.random.Generator, index: int, model):
+    low_res = 4 * model.embedding_grid
+    while True:
+        width, height = draw_frame_size(rng)
+        scene = generator.scene(index, width, height)
+        index += 1
+        objects = scene_levels(scene)
+        if any(levels[-1].sum() >= 16 for levels in objects):
+            return build_sample(scene.image, objects, rng, model.image_size, low_res), index
+
+
+def scene_levels(scene) -> list:
+    """Return each object's visible level masks, ordered subpart -> whole."""
+    return [list(obj.levels) for obj in scene.objects]
+
+
+def train(args: argparse.Namespace) -> dict:
+    """Run the training loop and return the run record."""
+    torch.manual_seed(args.seed)
+    torch.set_num_threads(args.threads)
+    tune_cpu_allocator()
+    rng = np.random.default_rng(args.seed)
+    generator = SceneGenerator(seed=args.seed)
+    torch_gen = torch.Generator().manual_seed(args.seed)
+    dtype = precision_dtype(resolve_precision(args.precision, torch.device('cpu')))
+    model = build_embedded_untrained()
+    model.train()
+    params = [p for p in model.parameters() if p.requires_grad]
+    decay = [p for p in params if p.ndim >= 2]
+    no_decay = [p for p in params if p.ndim < 2]
+    optimizer = torch.optim.AdamW(
+        [{'params': decay, 'weight_decay': args.weight_decay},
+         {'params': no_decay, 'weight_decay': 0.0}], lr=args.lr)
+    print(f'training embedded model: {sum(p.numel() for p in params) / 1e6:.2f} M parameters, '
+          f'{args.steps} steps x {args.images} images, autocast {dtype}', flush=True)
+    started = time.monotonic()
+    scene_index = 0
+    history: List[dict] = []
+    window: Dict[str, List[float]] = {}
+    for step in range(args.steps):
+        for group in optimizer.param_groups:
+            group['lr'] = _lr_at(step, args)
+        samples = []
+        for _ in range(args.images):
+            sample, scene_index = _next_sample(generator, rng, scene_index, model)
+            samples.append(sample)
+        with torch.autocast('cpu', dtype=dtype, enabled=dtype != torch.float32):
+            batch = torch.stack([model.preprocess(s.image[None].float())[0] for s in samples])
+            embeddings = model.image_encoder(batch)
+            totals = []
+            for i, sample in enumerate(samples):
+                parts = sample_losses(model, embeddings[i:i + 1], sample, torch_gen)
+                totals.append(sum(v for k, v in parts.items() if not k.endswith('miou')))
+                for key, value in parts.items():
+                    window.setdefault(key, []).append(float(value))
+        loss = torch.stack(totals).mean()
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        optimizer.step()
+        window.setdefault('loss', []).append(float(loss))
+        if (step + 1) % args.log_every == 0 or step + 1 == args.steps:
+            stats = {k: float(np.mean(v)) for k, v in window.items()}
+            stats['lr'] = _lr_at(step, args)
+            history.append({'step': step + 1, 'minutes': (time.monotonic() - started) / 60,
+                            **stats})
+            window = {}
+            _progress(step + 1, args.steps, started, {k: stats[k] for k in
+                      ('loss', 'click_miou', 'single_miou') if k in stats})
+            print(f'\nstep {step + 1}: ' + json.dumps(history[-1]), flush=True)
+    minutes = (time.monotonic() - started) / 60
+    model.eval()
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().to(torch.float32).contiguous() if v.is_floating_point() else v
+             for k, v in model.state_dict().items()}
+    torch.save(state, args.out)
+    record = {
+        'seed': args.seed, 'steps': args.steps, 'images_per_step': args.images,
+        'lr': args.lr, 'precision': str(dtype), 'threads': args.threads,
+        'minutes': round(minutes, 2), 'machine': platform.processor() or platform.machine(),
+        'torch': torch.__version__, 'final': history[-1] if history else {},
+        'history': history,
+    }
+    args.out.with_suffix('.json').write_text(json.dumps(record, indent=1) + '\n')
+    print(f'\nsaved {args.out} ({args.out.stat().st_size / 1e6:.1f} MB) after {minutes:.1f} min')
+    return record
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Entry point of ``sam-ros-train-embedded``."""
+    train(_parse(argv))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
