@@ -17,8 +17,10 @@ Check numerically that our SAM networks match the upstream reference code.
 
 Usage::
 
-    python -m sam_ros.tools.compare_upstream --model vit_t \\
+    python -m sam_ros.tools.compare_upstream --model vit_t vit_b
         --upstream-sam /path/to/segment-anything --upstream-mobilesam /path/to/MobileSAM
+
+(one command line).
 
 Both models get the SAME weights: ours is built, every tensor is randomised (so that
 zero-initialised tables such as relative positions and attention biases matter), saved,
@@ -168,6 +170,10 @@ def _build_pair(model_type: str, args: argparse.Namespace, seed: int) -> Tuple[S
         ours = build_sam(model_type)
     _randomise(ours, seed)
     theirs = upstream.sam_model_registry[model_type]()
+    if model_type in ('vit_l', 'vit_h'):
+        # Too big to round-trip through a file cheaply: hand the tensors over directly.
+        theirs.load_state_dict(ours.state_dict(), strict=True)
+        return ours, theirs.eval()
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f'{model_type}.pth'
         torch.save(ours.state_dict(), path)
@@ -175,10 +181,10 @@ def _build_pair(model_type: str, args: argparse.Namespace, seed: int) -> Tuple[S
         theirs.load_state_dict(state, strict=True)
         # Upstream TinyViT caches attention biases in eval(): refresh after loading.
         theirs.eval()
-        # Round-trip through our own strict loader as well.
-        again = build_tiny_sam(VIT_T_CONFIG).eval() if model_type == 'vit_t' else None
-        if again is not None:
-            load_checkpoint(again, path, model_name='vit_t')
+        # The same file also goes through our own strict loader into a fresh model.
+        again = (build_tiny_sam(VIT_T_CONFIG) if model_type == 'vit_t'
+                 else build_sam(model_type))
+        load_checkpoint(again, path, model_name=model_type)
     return ours, theirs
 
 
