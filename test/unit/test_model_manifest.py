@@ -62,6 +62,7 @@ def test_vit_b_built_on_cpu_matches_the_manifest_and_has_no_pixel_stats_in_state
     assert shapes == _manifest()['vit_b']
     assert 'pixel_mean' not in shapes and 'pixel_std' not in shapes
     assert not model.training
+    assert (model.image_size, model.embedding_grid) == (1024, 64)
 
 
 def test_vit_t_with_classifier_matches_the_official_mobilesam_file_in_order():
@@ -75,6 +76,7 @@ def test_vit_t_default_build_leaves_out_only_the_unused_classifier():
     model = build_sam('vit_t')
     expected = {k: v for k, v in _manifest()['vit_t'].items() if not k.startswith(_HEAD)}
     assert _shapes(model) == expected
+    assert (model.image_size, model.embedding_grid) == (1024, 64)
     buffers = dict(model.named_buffers())
     assert 'image_encoder.layers.1.blocks.0.attn.attention_bias_idxs' in buffers
     assert 'image_encoder.layers.1.blocks.0.attn.attention_bias_idxs' not in model.state_dict()
