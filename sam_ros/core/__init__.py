@@ -26,21 +26,22 @@ from sam_ros.core.build import (
 )
 from sam_ros.core.checkpoint import load_checkpoint, read_state_dict
 from sam_ros.core.errors import CheckpointError, ImageFormatError, PromptError, SamError
+from sam_ros.core.predictor import ImageEmbedding, Prediction, SamPredictor
 from sam_ros.core.sam import Sam
-
-# Predictor exports (SamPredictor, ImageEmbedding, Prediction) are added here by
-# predictor.py's owner.
 
 __all__ = [
     'build_sam',
     'CheckpointError',
     'EMBEDDED_CONFIG',
+    'ImageEmbedding',
     'ImageFormatError',
     'load_checkpoint',
+    'Prediction',
     'PromptError',
     'read_state_dict',
     'Sam',
     'sam_model_registry',
     'SamError',
+    'SamPredictor',
     'TinySamConfig',
 ]
