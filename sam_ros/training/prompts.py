@@ -17,14 +17,16 @@ Prompt sampling for training the embedded model, as in SAM's interactive trainin
 
 Every function works in ORIGINAL frame pixels (x right, y down) on boolean level masks of
 shape (H, W), ordered subpart -> part -> whole (two or three levels per object). The
-training loop scales the coordinates to the model's input frame.
+training loop scales the coordinates to the model's input frame. Corrective clicks are
+drawn on the low-res logits inside the training step (``sam_ros.training.step``).
 """
 
 from dataclasses import dataclass
-from typing import List, Optional, Sequence
+from typing import Optional, Sequence
 
 import cv2
 import numpy as np
+from sam_ros.synthetic.prompts import exclusive_regions
 
 
 @dataclass(frozen=True)
@@ -62,16 +64,6 @@ def _pixel_in(mask: np.ndarray, rng: np.random.Generator, interior: bool) -> Opt
     # Pixel indices (as a click reports them) with sub-pixel jitter that rounds back.
     jitter = rng.uniform(-0.45, 0.45, size=2)
     return np.array([xs[idx] + jitter[0], ys[idx] + jitter[1]], dtype=np.float32)
-
-
-def exclusive_regions(levels: Sequence[np.ndarray]) -> List[np.ndarray]:
-    """Split nested level masks into the pixels whose smallest containing level is each."""
-    regions = []
-    inner = np.zeros_like(levels[0])
-    for mask in levels:
-        regions.append(mask & ~inner)
-        inner = inner | mask
-    return regions
 
 
 def sample_click(levels: Sequence[np.ndarray], rng: np.random.Generator,
@@ -159,25 +151,3 @@ def sample_region_prompt(levels: Sequence[np.ndarray], rng: np.random.Generator,
         labels.append(0)
     return RegionPrompt(level, None, np.stack(points).astype(np.float32),
                         np.array(labels, dtype=np.int64))
-
-
-def corrective_click(pred: np.ndarray, target: np.ndarray,
-                     rng: np.random.Generator) -> tuple:
-    """
-    Return a corrective click (xy, label) from the larger error region.
-
-    A missed pixel (false negative) gives a foreground click, a spilled pixel (false
-    positive) a background click, chosen from the error region's interior as a person
-    would click. Falls back to a foreground click inside the target when there is no
-    error.
-    """
-    false_neg = target & ~pred
-    false_pos = pred & ~target
-    if false_neg.sum() >= false_pos.sum():
-        region, label = false_neg, 1
-    else:
-        region, label = false_pos, 0
-    xy = _pixel_in(region, rng, interior=True) if region.any() else None
-    if xy is None:
-        xy, label = _pixel_in(target, rng, interior=True), 1
-    return xy, label
