@@ -1,0 +1,254 @@
+# Copyright 2026 The sam_ros Authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+The demo's processes: the node as a child process, the camera and client in this one.
+
+``NodeProcess`` starts the node executable and copies its output, prefixed ``[node]``,
+to the console and to ``<output>/node.log``. ``Demo`` spins the camera and the client
+in a background executor, runs the script and prints the summary.
+"""
+
+import argparse
+import ctypes
+import os
+from pathlib import Path
+import signal
+import subprocess
+import sys
+import threading
+import time
+from typing import IO, List, Optional
+
+import rclpy
+from rclpy.executors import MultiThreadedExecutor
+from rclpy.signals import SignalHandlerOptions
+from sam_ros.demo.camera import DemoCamera
+from sam_ros.demo.client import DemoClient, NoAnswer, STATUS_NAMES
+from sam_ros.demo.scenes import MovingWorld
+from sam_ros.demo.script import Outcome, Script
+
+__all__ = ['Demo', 'NodeProcess', 'node_command', 'params_file', 'summary_lines']
+
+_STOP_TIMEOUT_S = 30.0
+_PR_SET_PDEATHSIG = 1
+
+
+def node_command() -> List[str]:
+    """Return the installed node executable (lib/sam_ros/sam_node), run by this Python."""
+    try:
+        from ament_index_python.packages import get_package_prefix
+        script = Path(get_package_prefix('sam_ros')) / 'lib' / 'sam_ros' / 'sam_node'
+        if script.is_file():
+            return [sys.executable, str(script)]
+    except (ImportError, LookupError, ValueError):
+        pass
+    return [sys.executable, '-P', '-m', 'sam_ros.node.main']
+
+
+def params_file() -> Optional[Path]:
+    """Return the installed config/sam.yaml (the launch file's defaults), if any."""
+    try:
+        from ament_index_python.packages import get_package_share_directory
+        path = Path(get_package_share_directory('sam_ros')) / 'config' / 'sam.yaml'
+        return path if path.is_file() else None
+    except (ImportError, LookupError, ValueError):
+        return None
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to send SIGTERM to this (child) process when its parent dies."""
+    try:
+        ctypes.CDLL('libc.so.6', use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass    # not Linux: the node outlives a killed demo; Ctrl-C still stops both
+
+
+def _echo(line: str) -> None:
+    print(line, flush=True)
+
+
+class NodeProcess:
+    """The sam node in a child process; its output is echoed and logged."""
+
+    def __init__(self, command: List[str], log_path: Path, echo: bool = True) -> None:
+        """Start ``command``; copy its output to ``log_path`` (and the console if ``echo``)."""
+        env = dict(os.environ, PYTHONUNBUFFERED='1')
+        self.command = command
+        self._log: IO[str] = open(log_path, 'w', encoding='utf-8')
+        self._echo = echo
+        # Its own session: a Ctrl-C in the terminal reaches only the demo, which then
+        # stops the node with exactly one SIGINT. If the demo dies, the node gets SIGTERM.
+        self.proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                     env=env, text=True, errors='replace', bufsize=1,
+                                     start_new_session=True, preexec_fn=_die_with_parent)
+        self._reader = threading.Thread(target=self._copy, name='node-output', daemon=True)
+        self._reader.start()
+
+    def _copy(self) -> None:
+        for line in self.proc.stdout:
+            self._log.write(line)
+            self._log.flush()
+            if self._echo:
+                print('[node] ' + line.rstrip('\n'), flush=True)
+
+    def alive(self) -> bool:
+        """Return True while the node runs."""
+        return self.proc.poll() is None
+
+    def stop(self, timeout: float = _STOP_TIMEOUT_S) -> Optional[int]:
+        """Stop the node with SIGINT (then SIGKILL after ``timeout`` s); return its exit code."""
+        if self.alive():
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                print(f'[demo] the node did not stop within {timeout:.0f} s of SIGINT; '
+                      'killing it', flush=True)
+                self.proc.kill()
+                self.proc.wait(10)
+        self._reader.join(5)
+        self._log.close()
+        return self.proc.returncode
+
+
+def summary_lines(outcomes: List[Outcome]) -> List[str]:
+    """Return the summary table: one row per step."""
+    rows = [f'{"step":<11}{"status":<19}{"levels":<22}{"predicted IoU":<20}'
+            f'{"true IoU":<20}{"best":<6}{"reused":<8}latency']
+    for o in outcomes:
+        if o.answer is None:
+            rows.append(f'{o.step:<11}{"NO ANSWER":<19}')
+            continue
+        r = o.answer.result
+        levels = ','.join(('subpart', 'part', 'whole', 'single')[m.level] for m in r.masks)
+        predicted = ','.join(f'{m.predicted_iou:.2f}' for m in r.masks)
+        truth = ','.join(f'{v:.2f}' for v in o.truth_ious)
+        reused = ('yes' if r.embedding_reused else 'no') if r.masks else '-'
+        rows.append(f'{o.step:<11}{STATUS_NAMES.get(r.status, "?"):<19}{levels or "-":<22}'
+                    f'{predicted or "-":<20}{truth or "-":<20}{r.best_index:<6}{reused:<8}'
+                    f'{o.answer.latency_ms:.0f} ms')
+    return rows
+
+
+class Demo:
+    """One demo run: node process, camera, client, script."""
+
+    def __init__(self, args: argparse.Namespace, node_command: List[str],
+                 out_dir: Path) -> None:
+        """Prepare the run; ``run()`` starts everything."""
+        self.args, self.node_command, self.out_dir = args, node_command, out_dir
+        self.node: Optional[NodeProcess] = None
+        self.context: Optional[rclpy.Context] = None
+        self.executor: Optional[MultiThreadedExecutor] = None
+        self._nodes = []
+        self._spinner: Optional[threading.Thread] = None
+        self.finished_script = False
+
+    def _label(self) -> str:
+        a = self.args
+        if a.random_weights:
+            return f'{a.model_type} model, RANDOM WEIGHTS (dev only)'
+        return f'{a.model_type} model'
+
+    def run(self) -> int:
+        """Run the script (and ``--forever``); return the exit code."""
+        a = self.args
+        started = time.monotonic()
+        _echo(f'[demo] starting the node: {" ".join(self.node_command)}')
+        self.node = NodeProcess(self.node_command, self.out_dir / 'node.log')
+        self.context = rclpy.Context()
+        rclpy.init(context=self.context, signal_handler_options=SignalHandlerOptions.NO)
+        world = MovingWorld(seed=a.seed, noise=a.noise)
+        camera = DemoCamera(world, rate=a.rate, reliable=a.image_qos == 'reliable',
+                            namespace=f'{a.namespace}/camera',
+                            node_name='camera', context=self.context)
+        client = DemoClient(f'{a.namespace}/sam', f'{a.namespace}/camera/image_mouse_left',
+                            f'{a.namespace}/clicked_point', overlay=True,
+                            context=self.context, namespace=a.namespace)
+        self._nodes = [camera, client]
+        self.executor = MultiThreadedExecutor(num_threads=3, context=self.context)
+        for node in self._nodes:
+            self.executor.add_node(node)
+        self._spinner = threading.Thread(target=self._spin, name='demo-executor', daemon=True)
+        self._spinner.start()
+        _echo(f'[demo] camera: {world.width}x{world.height} at {a.rate:g} Hz on '
+              f'{a.namespace}/camera/image; the object holds still {world.hold_s:g} s, then '
+              f'moves for {world.move_s:g} s')
+        try:
+            client.wait_ready(a.start_timeout, alive=self.node.alive)
+            camera.wait_subscribed(30.0)
+        except (NoAnswer, TimeoutError) as exc:
+            _echo(f'[demo] ERROR: {exc}; see {self.out_dir / "node.log"}')
+            return 1
+        _echo(f'[demo] node ready after {time.monotonic() - started:.1f} s')
+        script = Script(client, camera, self.out_dir, self.node.alive, self._label(),
+                        a.answer_timeout, _echo)
+        try:
+            outcomes = script.run()
+        except NoAnswer as exc:
+            _echo(f'[demo] ERROR: {exc}; see {self.out_dir / "node.log"}')
+            for line in summary_lines(script.outcomes):
+                _echo('  ' + line)
+            return 1
+        self.finished_script = True
+        passed = sum(o.passed for o in outcomes)
+        _echo(f'\n[demo] summary: {passed} of {len(outcomes)} prompts got the expected '
+              f'answer ({self._label()}, {time.monotonic() - started:.1f} s)')
+        for line in summary_lines(outcomes):
+            _echo('  ' + line)
+        _echo(f'[demo] camera frames published: {camera.frames_published()}')
+        diagnostics = client.diagnostics()
+        if diagnostics:
+            _echo('[demo] node diagnostics: ' + ', '.join(
+                f'{k} {diagnostics[k]}' for k in ('frames received', 'encodes',
+                                                  'skipped encodes', 'dropped frames',
+                                                  'prompts answered') if k in diagnostics))
+        _echo(f'[demo] figures in {self.out_dir}: ' + ', '.join(
+            sorted(p.name for p in self.out_dir.glob('*.png'))))
+        code = 0 if passed == len(outcomes) else 1
+        if a.forever and code == 0:
+            _echo('[demo] --forever: one live click per still scene; Ctrl-C to stop. Try '
+                  f'rqt_image_view on {a.namespace}/camera/image or {a.namespace}/sam/overlay')
+            rounds = 0
+            while self.node.alive():
+                rounds += 1
+                script.live_round(rounds)
+            _echo('[demo] the node exited')
+            return 1
+        return code
+
+    def _spin(self) -> None:
+        try:
+            self.executor.spin()
+        except Exception:  # noqa: B902 - the context was shut down by close()
+            pass
+
+    def close(self) -> Optional[int]:
+        """Stop the executor, the nodes, the context and the node; return its exit code."""
+        if self.executor is not None:
+            self.executor.shutdown()
+        for node in self._nodes:
+            node.destroy_node()
+        if self.context is not None:
+            rclpy.try_shutdown(context=self.context)
+        if self._spinner is not None:
+            self._spinner.join(5)
+        if self.node is None:
+            return None
+        code = self.node.stop()
+        if code not in (0, None):
+            print(f'[demo] the node exited with code {code}; see {self.out_dir / "node.log"}',
+                  file=sys.stderr, flush=True)
+        return code
