@@ -1,0 +1,81 @@
+# Copyright 2026 The sam_ros Authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Entry point of the sam_ros node: ``ros2 run sam_ros sam_node`` or ``python -m sam_ros.node.main``.
+
+Exit codes: 0 after a clean shutdown (SIGINT/SIGTERM), 2 for a bad parameter, 1 when
+the model cannot be loaded (missing or corrupt checkpoint, unusable device). Either
+failure is reported in one line.
+"""
+
+import sys
+from typing import List, Optional
+
+import rclpy
+from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+import rclpy.logging
+
+from sam_ros.core.errors import SamError
+from sam_ros.node.config import ConfigError
+
+__all__ = ['main']
+
+EXIT_OK = 0
+EXIT_MODEL = 1
+EXIT_CONFIG = 2
+_EXECUTOR_THREADS = 4
+
+
+def _one_line(exc: BaseException) -> str:
+    return ' '.join(str(exc).split())
+
+
+def main(args: Optional[List[str]] = None) -> int:
+    """Run the node until shutdown; return the process exit code."""
+    rclpy.init(args=args)
+    logger = rclpy.logging.get_logger('sam_node')
+    node = None
+    try:
+        # Imported here so that a broken install is reported like any other start failure.
+        from sam_ros.node.sam_node import SamNode
+        try:
+            node = SamNode()
+        except ConfigError as exc:
+            logger.fatal(f'bad configuration: {_one_line(exc)}')
+            return EXIT_CONFIG
+        except SamError as exc:
+            logger.fatal(f'cannot load the model: {_one_line(exc)}')
+            return EXIT_MODEL
+        except Exception:
+            if not rclpy.ok():
+                return EXIT_OK  # interrupted while starting
+            raise
+        executor = MultiThreadedExecutor(num_threads=_EXECUTOR_THREADS)
+        executor.add_node(node)
+        try:
+            executor.spin()
+        except (KeyboardInterrupt, ExternalShutdownException):
+            pass
+        finally:
+            executor.shutdown()
+        return EXIT_OK
+    finally:
+        if node is not None:
+            node.destroy_node()
+        rclpy.try_shutdown()
+
+
+if __name__ == '__main__':
+    sys.exit(main())
