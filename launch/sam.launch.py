@@ -1,0 +1,82 @@
+# Copyright 2026 The sam_ros Authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Launch the sam_ros node with config/sam.yaml and the common overrides.
+
+    ros2 launch sam_ros sam.launch.py image:=/camera/color/image_raw
+    ros2 launch sam_ros sam.launch.py model_type:=vit_b checkpoint:=/data/sam_vit_b.pth
+    ros2 launch sam_ros sam.launch.py namespace:=robot1 camera_info:=/camera/color/camera_info
+
+Launch arguments override the parameter file; every other parameter comes from
+``params_file`` (default: the installed config/sam.yaml). Written to the ROS 2 launch
+API (launch, launch_ros); needs a full ROS 2 install.
+"""
+
+from launch import LaunchDescription
+from launch.actions import DeclareLaunchArgument
+from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
+from launch_ros.actions import Node
+from launch_ros.parameter_descriptions import ParameterValue
+from launch_ros.substitutions import FindPackageShare
+
+_MODEL_TYPES = ['embedded', 'vit_t', 'vit_b', 'vit_l', 'vit_h', 'default']
+
+
+def generate_launch_description() -> LaunchDescription:
+    """Return the launch description: the arguments and one sam_node."""
+    arguments = [
+        DeclareLaunchArgument(
+            'model_type', default_value='embedded', choices=_MODEL_TYPES,
+            description='SAM variant; vit_* need a checkpoint'),
+        DeclareLaunchArgument(
+            'checkpoint', default_value='',
+            description="Checkpoint file for vit_t/b/l/h ('' = embedded model's weights)"),
+        DeclareLaunchArgument(
+            'device', default_value='auto', description="'auto', 'cpu', 'cuda' or 'cuda:N'"),
+        DeclareLaunchArgument(
+            'image', default_value='/camera/image_raw',
+            description='Camera image topic (the node subscribes to "image")'),
+        DeclareLaunchArgument(
+            'camera_info', default_value='/camera/camera_info',
+            description='CameraInfo topic (for RViz /clicked_point)'),
+        DeclareLaunchArgument(
+            'namespace', default_value='', description='Namespace of the node'),
+        DeclareLaunchArgument(
+            'click_topic', default_value='',
+            description="rqt_image_view click topic ('' = <image>_mouse_left)"),
+        DeclareLaunchArgument(
+            'node_name', default_value='sam', description='Name of the node'),
+        DeclareLaunchArgument(
+            'params_file',
+            default_value=PathJoinSubstitution([FindPackageShare('sam_ros'), 'config',
+                                                'sam.yaml']),
+            description='Parameter file (all parameters, see docs/node.md)'),
+    ]
+    overrides = {
+        name: ParameterValue(LaunchConfiguration(name), value_type=str)
+        for name in ('model_type', 'checkpoint', 'device', 'click_topic')
+    }
+    node = Node(
+        package='sam_ros',
+        executable='sam_node',
+        name=LaunchConfiguration('node_name'),
+        namespace=LaunchConfiguration('namespace'),
+        parameters=[LaunchConfiguration('params_file'), overrides],
+        remappings=[('image', LaunchConfiguration('image')),
+                    ('camera_info', LaunchConfiguration('camera_info'))],
+        output='screen',
+        emulate_tty=True,
+    )
+    return LaunchDescription(arguments + [node])
