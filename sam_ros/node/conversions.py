@@ -235,7 +235,11 @@ def mask_to_image(mask: np.ndarray, header: Optional[Header] = None) -> Image:
     """Return an (H, W) bool mask as a mono8 ``Image``: 255 inside, 0 outside."""
     if not isinstance(mask, np.ndarray) or mask.ndim != 2:
         raise ImageFormatError(f'a mask is an (H, W) array, got {getattr(mask, "shape", mask)}')
-    return numpy_to_image(np.where(mask, np.uint8(255), np.uint8(0)), 'mono8', header)
+    if mask.dtype != np.bool_:
+        mask = mask != 0
+    pixels = mask.astype(np.uint8)  # 0/1; far faster than np.where for a bool mask
+    pixels *= np.uint8(255)
+    return numpy_to_image(pixels, 'mono8', header)
 
 
 # --------------------------------------------------------------------------- prompts

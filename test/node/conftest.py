@@ -159,7 +159,7 @@ class Client:
         node.create_subscription(DiagnosticArray, '/diagnostics', self._on_diagnostics,
                                  reliable)
         self.segment = node.create_client(Segment, f'{node_ns}/segment')
-        self._overlay_sub = None
+        self.overlay_sub = None
         self.executor = SingleThreadedExecutor(context=self.context)
         self.executor.add_node(node)
         self._thread = threading.Thread(target=self._spin, daemon=True)
@@ -192,7 +192,7 @@ class Client:
 
     def subscribe_overlay(self) -> None:
         """Subscribe to ~/overlay (the node renders it only while someone does)."""
-        self._overlay_sub = self.node.create_subscription(
+        self.overlay_sub = self.node.create_subscription(
             Image, f'{self.ns}/overlay', self._collect(self.overlays),
             QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE))
 

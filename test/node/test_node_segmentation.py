@@ -261,9 +261,10 @@ def test_overlay_is_published_while_subscribed(running_node, client, helpers, st
     client.publish_frame(world.image, t)
     x, y = helpers.inside_point(world.objects[-1].levels[-1])
     client.subscribe_overlay()
-    client.wait_for(lambda: client._overlay_sub.get_publisher_count() > 0,
+    client.wait_for(lambda: client.overlay_sub.get_publisher_count() > 0,
                     'discovery of ~/overlay', timeout=30)
     # The node renders the overlay only once it has matched this subscription.
+    overlay = None
     for attempt in range(20):
         result = client.send(helpers.point_prompt(f'overlay-{attempt}', x, y, t))
         assert result.status == OK, result.message
@@ -273,6 +274,7 @@ def test_overlay_is_published_while_subscribed(running_node, client, helpers, st
             break
         except AssertionError:
             continue
+    assert overlay is not None, 'no overlay after 20 prompts while subscribed'
     assert overlay.encoding == 'rgb8'
     assert (overlay.height, overlay.width) == (240, 320)
     assert overlay.header.stamp == helpers.stamp(t)
