@@ -39,7 +39,8 @@ from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sam_ros.core.errors import PromptError, SamError
 from sam_ros.msg import SegmentPrompt, SegmentResult
 from sam_ros.node import conversions as conv
-from sam_ros.node.config import apply_changes, ConfigError, declare_parameters, read_config
+from sam_ros.node.config import (apply_changes, ConfigError, declare_parameters, PARAMETERS,
+                                 read_config)
 from sam_ros.node.frames import FrameStore
 from sam_ros.node.model import build_predictor
 from sam_ros.node.overlay import draw_overlay
@@ -163,13 +164,18 @@ class SamNode(Node):
     # ------------------------------------------------------------------ parameters
 
     def _validate_parameters(self, params) -> SetParametersResult:
+        # Parameters that are not ours (use_sim_time, ...) are rclpy's business.
         try:
-            apply_changes(self._config, [(p.name, p.value) for p in params])
+            apply_changes(self._config, [(p.name, p.value) for p in params
+                                         if p.name in PARAMETERS])
         except ConfigError as exc:
             return SetParametersResult(successful=False, reason=str(exc))
         return SetParametersResult(successful=True)
 
     def _apply_parameters(self, params) -> None:
+        params = [p for p in params if p.name in PARAMETERS]
+        if not params:
+            return
         with self._lock:
             self._config = apply_changes(self._config, [(p.name, p.value) for p in params])
             cfg = self._config

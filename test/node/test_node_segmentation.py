@@ -324,6 +324,8 @@ def _set(client, name, value):
     request = SetParameters.Request()
     if isinstance(value, str):
         parameter_value = ParameterValue(type=ParameterType.PARAMETER_STRING, string_value=value)
+    elif isinstance(value, bool):
+        parameter_value = ParameterValue(type=ParameterType.PARAMETER_BOOL, bool_value=value)
     else:
         parameter_value = ParameterValue(type=ParameterType.PARAMETER_DOUBLE,
                                          double_value=float(value))
@@ -343,6 +345,7 @@ def test_parameters_are_validated_at_runtime(running_node, client, helpers, stam
     assert not rejected.successful and 'read-only' in rejected.reason
     rejected = _set(client, 'encode_policy', 'sometimes')
     assert not rejected.successful and 'on_change' in rejected.reason
+    assert _set(client, 'use_sim_time', False).successful   # not ours: left to rclpy
     accepted = _set(client, 'encode_policy', 'every_frame')
     assert accepted.successful, accepted.reason
     try:
