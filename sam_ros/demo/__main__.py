@@ -18,9 +18,10 @@ The sam_ros demo: the real node, a synthetic camera and scripted prompts, headle
 ``python -m sam_ros.demo`` (what ``./scripts/demo.sh`` runs) starts the node in its own
 process with the embedded model, publishes a moving synthetic scene, sends the scripted
 prompts of ``sam_ros.demo.script``, prints every answer, writes PNG figures into
-``demo_output/`` and exits: 0 when every prompt got the expected answer, 1 otherwise,
-2 for a bad command line or missing weights. ``--forever`` keeps the camera and the
-node running (one live click per still scene) until Ctrl-C.
+``demo_output/`` and exits: 0 when every prompt got the expected answer and the node
+stopped cleanly, 1 otherwise, 2 for a bad command line or missing weights, 130 when
+interrupted before the end. ``--forever`` keeps the camera and the node running (one live
+click per still scene) until Ctrl-C, then exits with the code of the scripted part.
 
 Unless ``ROS_AUTOMATIC_DISCOVERY_RANGE`` is set, discovery stays on this machine.
 Everything lives under the namespace ``--namespace`` (default ``/demo``): the camera
@@ -126,6 +127,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     if reason:
         print(f'[demo] ERROR: {reason}', file=sys.stderr)
         return 2
+    # Ctrl-C and SIGTERM both stop the demo cleanly (SIGINT may arrive ignored when the
+    # demo was started in the background by a non-interactive shell).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _on_sigterm)
     out_dir = Path(args.output).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -134,7 +138,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         code = demo.run()
     except KeyboardInterrupt:
         print('\n[demo] interrupted; stopping', flush=True)
-        code = 0 if demo.finished_script else 130
+        code = demo.code if demo.finished_script else 130
     finally:
         node_code = demo.close()
     if code == 0 and node_code not in (0, None):

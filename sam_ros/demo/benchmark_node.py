@@ -142,12 +142,16 @@ def _report(args: argparse.Namespace, setup: Dict[str, str], latency: phases.Lat
     rows = []
     for kind in phases.KINDS:
         r = latency.rows[kind]
-        rows.append([phases.KIND_TITLES[kind], f'{r["predict"]:.1f}', f'{r["segment"]:.1f}',
-                     f'{r["node_decode"]:.1f}', f'{r["node"]:.1f} (p90 {r["node_p90"]:.1f})',
-                     f'**{r["node"] / r["predict"]:.2f}x**'])
-    out += _table(['prompt', 'engine `predict`', 'engine `segment`', 'node: its own decode',
-                   'node: prompt published -> result received', 'node / engine predict'],
-                  rows)
+        rows.append([phases.KIND_TITLES[kind], f'{r["predict"]:.1f} ({r["predict_min"]:.1f})',
+                     f'{r["segment"]:.1f} ({r["segment_min"]:.1f})',
+                     f'{r["node_decode"]:.1f} ({r["node_decode_min"]:.1f})',
+                     f'{r["node"]:.1f} ({r["node_min"]:.1f}; p90 {r["node_p90"]:.1f})',
+                     f'**{r["node"] / r["predict"]:.2f}x** '
+                     f'({r["node_min"] / r["predict_min"]:.2f}x)'])
+    out += _table(['prompt', 'engine `predict` (min)', 'engine `segment` (min)',
+                   'node: its own decode (min)',
+                   'node: prompt published -> result received (min; p90)',
+                   'node / engine `predict`: medians (mins)'], rows)
     out += ['', "### Where the node's extra time goes (median, ms)", '']
     rows = []
     for kind in phases.KINDS:

@@ -155,6 +155,7 @@ class Demo:
         self._nodes = []
         self._spinner: Optional[threading.Thread] = None
         self.finished_script = False
+        self.code = 1
 
     def _label(self) -> str:
         a = self.args
@@ -217,17 +218,20 @@ class Demo:
                                                   'prompts answered') if k in diagnostics))
         _echo(f'[demo] figures in {self.out_dir}: ' + ', '.join(
             sorted(p.name for p in self.out_dir.glob('*.png'))))
-        code = 0 if passed == len(outcomes) else 1
-        if a.forever and code == 0:
+        self.code = 0 if passed == len(outcomes) else 1
+        if a.forever:
             _echo('[demo] --forever: one live click per still scene; Ctrl-C to stop. Try '
                   f'rqt_image_view on {a.namespace}/camera/image or {a.namespace}/sam/overlay')
             rounds = 0
             while self.node.alive():
                 rounds += 1
-                script.live_round(rounds)
+                try:
+                    script.live_round(rounds)
+                except NoAnswer as exc:
+                    _echo(f'[demo] live click {rounds}: {exc}')
             _echo('[demo] the node exited')
             return 1
-        return code
+        return self.code
 
     def _spin(self) -> None:
         try:

@@ -113,6 +113,7 @@ class Script:
         self.outcomes: List[Outcome] = []
         self._rng = np.random.default_rng(5)
         self._since_ns = 0
+        self._live_key = None
 
     # ------------------------------------------------------------------ helpers
 
@@ -319,8 +320,12 @@ class Script:
     # ------------------------------------------------------------------ forever
 
     def live_round(self, round_index: int) -> Outcome:
-        """Click the moving object's subpart on the newest still frame; draw live figures."""
+        """Click the moving object's subpart once per still scene; draw live figures."""
         stamp, view = self._wait_hold(min_left=0.8)
+        while view.key == self._live_key:      # already clicked this scene: wait for the next
+            time.sleep(0.1)
+            stamp, view = self._wait_hold(min_left=0.8)
+        self._live_key = view.key
         xy = interior_point(view.actor[0])
         outcome = self._click_step(f'live/{round_index}', f'live click {round_index}', view,
                                    stamp, len(view.objects) - 1, xy, 'live_three_masks')
