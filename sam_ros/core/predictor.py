@@ -38,6 +38,8 @@ import torch
 
 __all__ = ['ImageEmbedding', 'Prediction', 'SamPredictor']
 
+_CHANNELS_LAST = torch.channels_last
+
 
 @dataclass(frozen=True)
 class ImageEmbedding:
@@ -45,8 +47,9 @@ class ImageEmbedding:
     The encoder output for one image; immutable, storable and reusable.
 
     ``features`` is (1, D, G, G) on the predictor's device in its compute dtype (D = 256
-    and G = 64 for the official models). ``original_size`` is the camera image's (H, W),
-    ``input_size`` the (h, w) after resizing its longest side to the model's S.
+    and G = 64 for the official models), stored channels_last (a layout, not a shape).
+    ``original_size`` is the camera image's (H, W), ``input_size`` the (h, w) after
+    resizing its longest side to the model's S.
     ``image_format`` records the format the frame arrived in ('RGB' or 'BGR').
     """
 
@@ -215,15 +218,18 @@ class SamPredictor:
         if self.device.type == 'cpu' and tune_allocator:
             tune_cpu_allocator()
         model.eval().to(self.device)
-        model.image_encoder.to(self.dtype)
-        model.mask_decoder.to(self.dtype)
+        # channels_last: the encoder convolutions run without layout reorders, and the
+        # decoder's image tokens (B, G*G, D) become contiguous views of the features.
+        model.image_encoder.to(self.dtype, memory_format=_CHANNELS_LAST)
+        model.mask_decoder.to(self.dtype, memory_format=_CHANNELS_LAST)
         self.model = model
         self.image_size = int(model.image_size)
         self.grid = int(model.embedding_grid)
         self.embed_dim = int(model.prompt_encoder.embed_dim)
         self.low_res_size = (4 * self.grid, 4 * self.grid)
         with torch.inference_mode():
-            self._dense_pe = model.prompt_encoder.get_dense_pe().to(self.dtype)
+            self._dense_pe = model.prompt_encoder.get_dense_pe().to(
+                self.dtype, memory_format=_CHANNELS_LAST)
         self._lock = threading.Lock()
         self._embedding: Optional[ImageEmbedding] = None
 
@@ -239,7 +245,8 @@ class SamPredictor:
         resized = resize_image(rgb, self.image_size)
         with torch.inference_mode():
             x = self.model.preprocess(to_input_tensor(resized, self.device))
-            features = self.model.image_encoder(x.to(self.dtype))
+            x = x.to(self.dtype, memory_format=_CHANNELS_LAST)
+            features = self.model.image_encoder(x).contiguous(memory_format=_CHANNELS_LAST)
         return ImageEmbedding(features, (int(rgb.shape[0]), int(rgb.shape[1])),
                               (int(resized.shape[0]), int(resized.shape[1])), image_format)
 
@@ -351,8 +358,9 @@ class SamPredictor:
                 f'embedding features {tuple(embedding.features.shape)} do not fit this '
                 f'model {expected}; encode the image with the model of this predictor')
         features = embedding.features
-        if features.device != self.device or features.dtype != self.dtype:
-            features = features.to(self.device, self.dtype)
+        if (features.device != self.device or features.dtype != self.dtype
+                or not features.is_contiguous(memory_format=_CHANNELS_LAST)):
+            features = features.to(self.device, self.dtype, memory_format=_CHANNELS_LAST)
             embedding = ImageEmbedding(features, embedding.original_size,
                                        embedding.input_size, embedding.image_format)
         return embedding

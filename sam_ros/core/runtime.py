@@ -36,6 +36,7 @@ __all__ = [
     'cpu_supports_bf16',
     'precision_dtype',
     'resolve_device',
+    'release_cpu_memory',
     'resolve_precision',
     'set_threads',
     'tune_cpu_allocator',
@@ -48,7 +49,6 @@ _DTYPES = {'fp32': torch.float32, 'bf16': torch.bfloat16, 'fp16': torch.float16}
 
 # glibc mallopt() parameter numbers (malloc.h).
 _M_TRIM_THRESHOLD = -1
-_M_MMAP_THRESHOLD = -3
 _M_MMAP_MAX = -4
 
 #: Minimum measured bf16/fp32 matmul speed ratio for 'auto' to pick bf16 without AMX.
@@ -207,18 +207,35 @@ def precision_dtype(precision: str) -> torch.dtype:
                        f'{precision!r}; call resolve_precision first') from None
 
 
-def tune_cpu_allocator(trim_threshold: int = 1 << 30) -> bool:
+def _glibc() -> Optional[ctypes.CDLL]:
+    """Return the C library when it is glibc (it has mallopt and malloc_trim), else None."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library('c') or 'libc.so.6')
+        libc.gnu_get_libc_version.restype = ctypes.c_char_p
+        libc.mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+        libc.mallopt.restype = ctypes.c_int
+        libc.malloc_trim.argtypes = [ctypes.c_size_t]
+        libc.malloc_trim.restype = ctypes.c_int
+    except (OSError, AttributeError):
+        return None
+    return libc
+
+
+def tune_cpu_allocator() -> bool:
     """
-    Keep glibc malloc from returning large activation buffers to the OS.
+    Keep glibc malloc from handing large activation buffers back to the OS.
 
     By default glibc serves every allocation above a (dynamic) threshold with its
-    own mmap() and unmaps it on free, so each encoder forward page-faults its
-    hundreds of MB of activations in again; that doubles CPU encoder time. This
-    sets, through ``mallopt``: M_MMAP_MAX = 0 (no per-allocation mmap: large
-    buffers come from the heap and are reused) and M_TRIM_THRESHOLD =
-    ``trim_threshold`` (keep up to that much free memory at the top of the heap
-    rather than shrinking it after every forward). The price is that the
-    process keeps its peak heap (about one encoder forward of activations).
+    own mmap() and unmaps it on free, and shrinks the heap whenever more than
+    128 KiB is free at its top, so every encoder forward page-faults its hundreds
+    of MB of activations in again; that about doubles CPU encoder time. This sets,
+    through ``mallopt``, M_MMAP_MAX = 0 (large buffers come from the heap and are
+    reused) and M_TRIM_THRESHOLD = -1 (never shrink the heap). M_MMAP_MAX = 0 alone
+    (upstream's MALLOC_MMAP_MAX_=0) is not enough: the heap is still trimmed after
+    each forward. Measured page faults per encoder forward (docs/benchmarks.md):
+    vit_t 320 k -> 0, vit_b 2.1 M -> 25 k. The price: the process keeps its peak
+    heap (about one encoder forward of activations); :func:`release_cpu_memory`
+    gives free memory back on demand.
 
     Process-wide, idempotent and thread-safe; a no-op (returns False) off glibc
     or when ``SAM_ROS_MALLOC_TUNING=0``. Returns True when the settings are in
@@ -228,34 +245,32 @@ def tune_cpu_allocator(trim_threshold: int = 1 << 30) -> bool:
         if 'applied' in _ALLOCATOR_STATE:
             return bool(_ALLOCATOR_STATE['applied'])
         applied = False
+        libc = _glibc()
         if os.environ.get('SAM_ROS_MALLOC_TUNING', '1') == '0':
             _LOG.info('CPU allocator tuning disabled by SAM_ROS_MALLOC_TUNING=0')
+        elif libc is None:
+            _LOG.info('CPU allocator tuning skipped: the C library is not glibc')
         else:
-            applied = _apply_mallopt(trim_threshold)
+            applied = (libc.mallopt(_M_MMAP_MAX, 0) == 1
+                       and libc.mallopt(_M_TRIM_THRESHOLD, -1) == 1)
+            if applied:
+                _LOG.info('glibc %s malloc tuned for large tensors: M_MMAP_MAX=0, '
+                          'M_TRIM_THRESHOLD=-1', libc.gnu_get_libc_version().decode())
+            else:
+                _LOG.warning('glibc mallopt refused the allocator settings; CPU inference '
+                             'may be up to 2x slower')
         _ALLOCATOR_STATE['applied'] = applied
         return applied
 
 
-def _apply_mallopt(trim_threshold: int) -> bool:
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library('c') or 'libc.so.6')
-        mallopt = libc.mallopt
-        version = libc.gnu_get_libc_version
-    except (OSError, AttributeError):
-        _LOG.info('CPU allocator tuning skipped: the C library is not glibc')
-        return False
-    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
-    mallopt.restype = ctypes.c_int
-    version.restype = ctypes.c_char_p
-    trim_threshold = max(0, min(int(trim_threshold), 2 ** 31 - 1))
-    ok = mallopt(_M_MMAP_MAX, 0) == 1 and mallopt(_M_TRIM_THRESHOLD, trim_threshold) == 1
-    if ok:
-        _LOG.info('glibc %s malloc tuned for large tensors: M_MMAP_MAX=0, '
-                  'M_TRIM_THRESHOLD=%d', version().decode(), trim_threshold)
-    else:
-        _LOG.warning('glibc mallopt refused the allocator settings; CPU inference may be '
-                     'up to 2x slower (try MALLOC_MMAP_MAX_=0 in the environment)')
-    return ok
+def release_cpu_memory() -> bool:
+    """
+    Return free heap memory to the OS (glibc ``malloc_trim``); e.g. after a model switch.
+
+    Returns True when memory was released, False when none was or off glibc.
+    """
+    libc = _glibc()
+    return bool(libc is not None and libc.malloc_trim(0) == 1)
 
 
 def set_threads(num_threads: Optional[int] = None) -> int:

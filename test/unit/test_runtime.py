@@ -85,6 +85,10 @@ def test_allocator_tuning_is_idempotent_and_applies_on_glibc():
     assert first == is_glibc or runtime.os.environ.get('SAM_ROS_MALLOC_TUNING') == '0'
 
 
+def test_release_cpu_memory_answers_a_bool():
+    assert runtime.release_cpu_memory() in (True, False)
+
+
 def test_set_threads_sets_and_returns_the_count():
     before = torch.get_num_threads()
     try:
