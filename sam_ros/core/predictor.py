@@ -172,15 +172,16 @@ def check_prompts(point_coords: Optional[np.ndarray], point_labels: Optional[np.
                               f'{width}x{height} image; clip it to [0, {width}] x '
                               f'[0, {height}]')
     if masks is not None:
-        masks = _numeric('mask_input', masks, np.float32)
-        if masks.ndim == 2 + batched:
+        given = _numeric('mask_input', masks, np.float32)
+        masks = given
+        if masks.ndim == 2 + batched:  # (h, w) or (N, h, w): add the channel axis
             masks = masks[:, None] if batched else masks[None]
-        if masks.ndim == 3 and not batched:
+        if not batched and masks.ndim == 3:  # (1, h, w) -> (1, 1, h, w)
             masks = masks[None]
         if masks.ndim != 4 or masks.shape[1:] != (1, *mask_size) or (
                 not batched and len(masks) != 1):
             raise _shape_error('mask_input', f'({lead}1, {mask_size[0]}, {mask_size[1]}) '
-                               'low-res logits', masks)
+                               'low-res logits', given)
     sizes = {name: len(a) for name, a in (('points', coords), ('boxes', boxes),
                                           ('mask_inputs', masks)) if a is not None}
     if len(set(sizes.values())) > 1:
