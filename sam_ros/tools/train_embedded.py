@@ -33,7 +33,7 @@ from typing import Dict, List, Optional
 
 import numpy as np
 from sam_ros.core.build import build_embedded_untrained
-from sam_ros.core.runtime import precision_dtype, resolve_precision, tune_cpu_allocator
+from sam_ros.core.runtime import cpu_supports_bf16, precision_dtype, tune_cpu_allocator
 from sam_ros.synthetic import SceneGenerator
 from sam_ros.training.samples import build_sample, draw_frame_size
 from sam_ros.training.step import sample_losses
@@ -52,7 +52,8 @@ def _parse(argv: Optional[List[str]]) -> argparse.Namespace:
     parser.add_argument('--warmup', type=int, default=50)
     parser.add_argument('--threads', type=int, default=1,
                         help='torch threads (1 avoids OpenMP stalls on a shared CPU)')
-    parser.add_argument('--precision', default='auto', choices=['auto', 'fp32', 'bf16'])
+    parser.add_argument('--precision', default='auto', choices=['auto', 'fp32', 'bf16'],
+                        help="autocast precision; 'auto' = bf16 where the CPU has AVX-512 BF16")
     parser.add_argument('--out', type=Path, default=DEFAULT_OUT)
     parser.add_argument('--log-every', type=int, default=50)
     return parser.parse_args(argv)
@@ -99,7 +100,11 @@ def train(args: argparse.Namespace) -> dict:
     rng = np.random.default_rng(args.seed)
     generator = SceneGenerator(seed=args.seed)
     torch_gen = torch.Generator().manual_seed(args.seed)
-    dtype = precision_dtype(resolve_precision(args.precision, torch.device('cpu')))
+    # 'auto' follows the CPU's flags, never a timing probe, so a run repeats exactly.
+    precision = args.precision
+    if precision == 'auto':
+        precision = 'bf16' if cpu_supports_bf16() else 'fp32'
+    dtype = precision_dtype(precision)
     model = build_embedded_untrained()
     model.train()
     params = [p for p in model.parameters() if p.requires_grad]
