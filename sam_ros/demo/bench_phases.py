@@ -20,6 +20,7 @@ prompts through ``DemoClient``) and owns the in-process engine it compares with.
 """
 
 import argparse
+import concurrent.futures
 import dataclasses
 import threading
 import time
@@ -30,7 +31,7 @@ import numpy as np
 from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
 from rcl_interfaces.srv import SetParameters
 import rclpy
-from rclpy.executors import MultiThreadedExecutor
+from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from rclpy.serialization import deserialize_message, serialize_message
@@ -95,6 +96,7 @@ class Memory:
     prompts: int
     prompt_median: float
     prompt_p90: float
+    samples: List[Tuple[float, float]] = dataclasses.field(default_factory=list)
 
 
 def _rss_mb(pid: int) -> float:
@@ -132,10 +134,11 @@ class Bench:
         """Keep the settings; ``start()`` connects."""
         self.args, self.threads, self.node = args, threads, node
         self.context: Optional[rclpy.Context] = None
-        self.executor: Optional[MultiThreadedExecutor] = None
+        self.executor: Optional[SingleThreadedExecutor] = None
         self._nodes: List[Node] = []
         self._spinner: Optional[threading.Thread] = None
         self.device = self.precision = self.model_note = ''
+        self._worker = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix='engine')
         self.world = MovingWorld(seed=3, noise=0.0)
         self.key = FrameKey(0, *self.world.pose(0, 0))
         self.view = self.world.render(self.key)
@@ -160,9 +163,11 @@ class Bench:
                                  f'{NAMESPACE}/clicked_point', context=self.context,
                                  node_name='bench_client')
         self._nodes = [self.frames, self.client]
-        self.executor = MultiThreadedExecutor(num_threads=2, context=self.context)
-        for node in self._nodes:
-            self.executor.add_node(node)
+        # A lean client: one single-threaded executor for the client node only (the frame
+        # publisher needs no spinning). A multi-threaded executor here added milliseconds
+        # of Python hand-offs to every measured answer.
+        self.executor = SingleThreadedExecutor(context=self.context)
+        self.executor.add_node(self.client)
         self._spinner = threading.Thread(target=self.executor.spin, daemon=True)
         self._spinner.start()
         try:
@@ -177,6 +182,7 @@ class Bench:
 
     def close(self) -> None:
         """Shut the DDS side down (the caller stops the node process)."""
+        self._worker.shutdown(wait=False)
         if self.executor is not None:
             self.executor.shutdown()
         for node in self._nodes:
@@ -252,7 +258,7 @@ class Bench:
         msg = conv.rgb_to_image(image)
         stamp = self.frames.publish(msg)
         self._diag('encodes', 1)
-        self.predictor.set_image(image)
+        self._worker.submit(self.predictor.set_image, image).result()
         embedding = self.predictor.embedding
         samples: Dict[str, Dict[str, List[float]]] = {
             k: {'node': [], 'node_decode': [], 'predict': [], 'segment': []} for k in KINDS}
@@ -275,7 +281,14 @@ class Bench:
                         s['node_decode'].append(answer.result.decode_time_ms)
                         s['predict'].append(predict_ms)
                         s['segment'].append(segment_ms)
-        rows = {}
+        pings = []
+        for i in range(_WARMUP + repeats):      # round trip of an answer without masks
+            ping = _prompt(f'ping/{i}', np.array([[1.0, 1.0]], np.float32), [1])
+            ping.header.stamp = conv.ns_to_stamp(1)
+            answer = self.client.send(ping, _TIMEOUT, self.node.alive)
+            if i >= _WARMUP:
+                pings.append(answer.latency_ms)
+        rows = {'ping': {'node': _median(pings), 'node_min': float(np.min(pings))}}
         for kind in KINDS:
             s = samples[kind]
             row = {name: _median(values) for name, values in s.items()}
@@ -286,7 +299,16 @@ class Bench:
         return Latency(rows, repeats * len(prompts['point']))
 
     def _engine(self, kind: str, kwargs: dict, embedding) -> Tuple[float, float]:
-        """Return the engine's predict and segment times (ms) for one prompt."""
+        """
+        Return the engine's predict and segment times (ms) for one prompt.
+
+        They run in a worker thread, as the node's decodes do (executor threads): on a
+        busy machine torch in a process's main thread can be much slower than in another
+        thread, and the comparison must be like for like.
+        """
+        return self._worker.submit(self._engine_now, kind, kwargs, embedding).result()
+
+    def _engine_now(self, kind: str, kwargs: dict, embedding) -> Tuple[float, float]:
         started = time.perf_counter()
         self.predictor.predict(multimask_output=kind == 'point', **kwargs)
         predict_ms = (time.perf_counter() - started) * 1e3
@@ -296,6 +318,9 @@ class Bench:
 
     def _conversion_costs(self, kwargs: dict, embedding) -> Dict[str, float]:
         """Time the node's mask encoding and the result's (de)serialization, ms."""
+        return self._worker.submit(self._conversion_costs_now, kwargs, embedding).result()
+
+    def _conversion_costs_now(self, kwargs: dict, embedding) -> Dict[str, float]:
         prediction = self.predictor.segment(embedding=embedding, **kwargs)
         header = Header(frame_id='camera_optical')
         times: Dict[str, List[float]] = {'to_result': [], 'serialize': [], 'deserialize': []}
@@ -314,10 +339,10 @@ class Bench:
     # ---------------------------------------------------------------- encodes
 
     def _changing_frames(self, count: int) -> List[Image]:
-        """Return ``count`` frames whose object is 9 px further right each time."""
+        """Return ``count`` frames whose object is 9, 18, 27, ... px right of ``self.view``."""
         span = max(1, self.world.width - self.world.actor(0).size[0])
         return [conv.rgb_to_image(self.world.render(FrameKey(
-            0, (self.key.x + 9 * i) % span, self.key.y)).image) for i in range(count)]
+            0, (self.key.x + 9 * (i + 1)) % span, self.key.y)).image) for i in range(count)]
 
     def _stream(self, frames: List[Image], rate: float) -> None:
         period = 1.0 / rate
@@ -391,7 +416,7 @@ class Bench:
                       int(after['encodes']) - int(before['encodes']),
                       int(after['dropped frames']) - int(before['dropped frames']),
                       len(latencies), _median(latencies),
-                      float(np.percentile(latencies, 90)) if latencies else float('nan'))
+                      float(np.percentile(latencies, 90)) if latencies else float('nan'), rss)
 
 
 def _prompt(prompt_id: str, points: Optional[np.ndarray] = None, labels=None,

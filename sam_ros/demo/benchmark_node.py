@@ -53,7 +53,7 @@ from typing import Dict, List, Optional, Sequence
 from sam_ros.demo import bench_phases as phases
 from sam_ros.demo.run import node_command, NodeProcess, params_file
 
-__all__ = ['main']
+__all__ = ['fastdds_profile', 'main']
 
 
 def _parse(argv: Optional[List[str]]) -> argparse.Namespace:
@@ -77,9 +77,53 @@ def _parse(argv: Optional[List[str]]) -> argparse.Namespace:
                         '(default: 180)')
     parser.add_argument('--memory-rate', type=float, default=30.0,
                         help='camera frames per second in the memory phase (default: 30)')
+    parser.add_argument('--phases', default='latency,encodes,memory',
+                        help='comma-separated phases to run (default: %(default)s)')
+    parser.add_argument('--rss-csv', default='',
+                        help="write the memory phase's RSS samples (seconds, MB) to this file")
+    parser.add_argument('--fastdds-shm-mb', type=int, default=0,
+                        help='run both processes with a Fast DDS profile whose shared-memory '
+                        'segment has this many MB (0: the default profile, 512 KB segments)')
+    parser.add_argument('--node-param', action='append', default=[], metavar='NAME:=VALUE',
+                        help='extra node parameter, e.g. publish_mask:=false (repeatable)')
     parser.add_argument('--markdown', default='', help='also write the report to this file')
     parser.add_argument('--node-log', default='', help='where the node output goes')
     return parser.parse_args(argv)
+
+
+_FASTDDS_PROFILE = """<?xml version="1.0" encoding="UTF-8" ?>
+<dds xmlns="http://www.eprosima.com">
+  <profiles>
+    <transport_descriptors>
+      <transport_descriptor>
+        <transport_id>shm_large</transport_id>
+        <type>SHM</type>
+        <segment_size>{segment}</segment_size>
+        <maxMessageSize>{message}</maxMessageSize>
+      </transport_descriptor>
+      <transport_descriptor>
+        <transport_id>udp</transport_id>
+        <type>UDPv4</type>
+      </transport_descriptor>
+    </transport_descriptors>
+    <participant profile_name="sam_ros_large_shm" is_default_profile="true">
+      <rtps>
+        <userTransports>
+          <transport_id>shm_large</transport_id>
+          <transport_id>udp</transport_id>
+        </userTransports>
+        <useBuiltinTransports>false</useBuiltinTransports>
+      </rtps>
+    </participant>
+  </profiles>
+</dds>
+"""
+
+
+def fastdds_profile(segment_mb: int) -> str:
+    """Return a Fast DDS XML profile: shared memory with ``segment_mb`` MB segments, plus UDP."""
+    segment = int(segment_mb) * 1024 * 1024
+    return _FASTDDS_PROFILE.format(segment=segment, message=segment // 2)
 
 
 def _threads(requested: int) -> int:
@@ -118,6 +162,8 @@ def _node_args(args: argparse.Namespace, threads: int) -> List[str]:
         values['allow_random_weights'] = 'true'
     for name, value in values.items():
         ros_args += ['-p', f'{name}:={value}']
+    for extra in args.node_param:
+        ros_args += ['-p', extra]
     return ros_args
 
 
@@ -127,8 +173,9 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> List[str]:
     return lines
 
 
-def _report(args: argparse.Namespace, setup: Dict[str, str], latency: phases.Latency,
-            encodes: List[phases.EncodeCount], memory: Optional[phases.Memory]) -> str:
+def _report(args: argparse.Namespace, setup: Dict[str, str],
+            latency: Optional[phases.Latency], encodes: List[phases.EncodeCount],
+            memory: Optional[phases.Memory]) -> str:
     out = ['## Node, end to end (`sam_ros/demo/benchmark_node.py`)', '']
     out += [f'- Machine: {setup["cpu"]}, {setup["cores"]} cores visible ({setup["load"]}); '
             f'Python {platform.python_version()}, torch {setup["torch"]}.',
@@ -136,39 +183,17 @@ def _report(args: argparse.Namespace, setup: Dict[str, str], latency: phases.Lat
             f'- Command: `{setup["command"]}`',
             f'- Model: {setup["model"]}; device {setup["device"]}, precision '
             f'{setup["precision"]}, {setup["threads"]} torch threads in the node and in the '
-            'engine; frames 640 x 480 rgb8, reliable QoS, loopback DDS (Fast DDS).', '']
-    out += ['### Prompt to result, 640 x 480 (median over '
-            f'{latency.samples} timed rounds per prompt, ms)', '']
-    rows = []
-    for kind in phases.KINDS:
-        r = latency.rows[kind]
-        rows.append([phases.KIND_TITLES[kind], f'{r["predict"]:.1f} ({r["predict_min"]:.1f})',
-                     f'{r["segment"]:.1f} ({r["segment_min"]:.1f})',
-                     f'{r["node_decode"]:.1f} ({r["node_decode_min"]:.1f})',
-                     f'{r["node"]:.1f} ({r["node_min"]:.1f}; p90 {r["node_p90"]:.1f})',
-                     f'**{r["node"] / r["predict"]:.2f}x** '
-                     f'({r["node_min"] / r["predict_min"]:.2f}x)'])
-    out += _table(['prompt', 'engine `predict` (min)', 'engine `segment` (min)',
-                   'node: its own decode (min)',
-                   'node: prompt published -> result received (min; p90)',
-                   'node / engine `predict`: medians (mins)'], rows)
-    out += ['', "### Where the node's extra time goes (median, ms)", '']
-    rows = []
-    for kind in phases.KINDS:
-        r = latency.rows[kind]
-        rest = r['node'] - r['node_decode'] - r['to_result'] - r['serialize'] - r['deserialize']
-        rows.append([phases.KIND_TITLES[kind], f'{r["segment"] - r["predict"]:+.1f}',
-                     f'{r["to_result"]:.1f}', f'{r["serialize"]:.1f}',
-                     f'{r["deserialize"]:.1f}', f'{rest:.1f}'])
-    out += _table(['prompt', '`segment` - `predict` (sorting, stability, boxes)',
-                   'masks -> mono8 Images (`prediction_to_result`)',
-                   'serialize the result', 'deserialize it (client)',
-                   'rest: DDS transfer, executor hand-offs, ~/mask publish'], rows)
-    out += ['', "### Encodes for a stream of frames (counted by the node's /diagnostics)", '']
-    out += _table(['frames', 'encode_policy', 'received', 'encodes', 'skipped (unchanged)',
-                   'dropped (encoder busy)'],
-                  [[e.stream, e.policy, e.received, e.encodes, e.skipped, e.dropped]
-                   for e in encodes])
+            'engine; frames 640 x 480 rgb8, reliable QoS, loopback DDS (Fast DDS, '
+            + (f'shared-memory segments of {args.fastdds_shm_mb} MB'
+               if args.fastdds_shm_mb > 0 else 'default profile') + ').', '']
+    if latency is not None:
+        out += _latency_tables(latency)
+    if encodes:
+        out += ['', "### Encodes for a stream of frames (counted by the node's /diagnostics)", '']
+        out += _table(['frames', 'encode_policy', 'received', 'encodes', 'skipped (unchanged)',
+                       'dropped (encoder busy)'],
+                      [[e.stream, e.policy, e.received, e.encodes, e.skipped, e.dropped]
+                       for e in encodes])
     if memory is not None:
         out += ['', f'### Memory: changing frames at {memory.rate:g} Hz for '
                 f'{memory.duration:.0f} s (encoder slower than the camera)', '']
@@ -183,6 +208,41 @@ def _report(args: argparse.Namespace, setup: Dict[str, str], latency: phases.Lat
     return '\n'.join(out) + '\n'
 
 
+def _latency_tables(latency: phases.Latency) -> List[str]:
+    out = ['### Prompt to result, 640 x 480 (median over '
+           f'{latency.samples} timed rounds per prompt, ms)', '']
+    rows = []
+    for kind in phases.KINDS:
+        r = latency.rows[kind]
+        rows.append([phases.KIND_TITLES[kind], f'{r["predict"]:.1f} ({r["predict_min"]:.1f})',
+                     f'{r["segment"]:.1f} ({r["segment_min"]:.1f})',
+                     f'{r["node_decode"]:.1f} ({r["node_decode_min"]:.1f})',
+                     f'{r["node"]:.1f} ({r["node_min"]:.1f}; p90 {r["node_p90"]:.1f})',
+                     f'**{r["node"] / r["predict"]:.2f}x** '
+                     f'({r["node_min"] / r["predict_min"]:.2f}x)'])
+    out += _table(['prompt', 'engine `predict` (min)', 'engine `segment` (min)',
+                   'node: its own decode (min)',
+                   'node: prompt published -> result received (min; p90)',
+                   'node / engine `predict`: medians (mins)'], rows)
+    ping = latency.rows['ping']
+    out += ['', f'An answer without masks (a `STALE_FRAME` prompt) takes {ping["node"]:.1f} ms '
+            f'(min {ping["node_min"]:.1f}) from prompt published to result received: the '
+            'floor of DDS and executor hand-offs.']
+    out += ['', "### Where the node's extra time goes (median, ms)", '']
+    rows = []
+    for kind in phases.KINDS:
+        r = latency.rows[kind]
+        rest = r['node'] - r['node_decode'] - r['to_result'] - r['serialize'] - r['deserialize']
+        rows.append([phases.KIND_TITLES[kind], f'{r["segment"] - r["predict"]:+.1f}',
+                     f'{r["to_result"]:.1f}', f'{r["serialize"]:.1f}',
+                     f'{r["deserialize"]:.1f}', f'{rest:.1f}'])
+    out += _table(['prompt', '`segment` - `predict` (sorting, stability, boxes)',
+                   'masks -> mono8 Images (`prediction_to_result`)',
+                   'serialize the result', 'deserialize it (client)',
+                   'rest: DDS transfer, executor hand-offs, ~/mask publish'], rows)
+    return out
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     """Run the benchmark; print the Markdown report; return 0 (1 if the node failed)."""
     args = _parse(argv)
@@ -191,16 +251,24 @@ def main(argv: Optional[List[str]] = None) -> int:
     command = 'python -m sam_ros.demo.benchmark_node ' + ' '.join(
         shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
     log_path = Path(args.node_log or Path(tempfile.gettempdir()) / 'sam_benchmark_node.log')
+    if args.fastdds_shm_mb > 0:
+        profile = Path(tempfile.gettempdir()) / f'sam_fastdds_shm_{args.fastdds_shm_mb}mb.xml'
+        profile.write_text(fastdds_profile(args.fastdds_shm_mb), encoding='utf-8')
+        os.environ['FASTDDS_DEFAULT_PROFILES_FILE'] = str(profile)
     node = NodeProcess(node_command() + _node_args(args, threads), log_path, echo=False)
     bench = phases.Bench(args, threads, node)
     try:
         bench.start()
         print(f'[bench] node ready; its log: {log_path}', flush=True)
-        latency = bench.latency(args.repeats)
-        encodes = bench.encode_counts(args.encode_frames)
+        phases_run = set(args.phases.split(','))
+        latency = bench.latency(args.repeats) if 'latency' in phases_run else None
+        encodes = bench.encode_counts(args.encode_frames) if 'encodes' in phases_run else []
         memory = None
-        if args.memory_duration > 0:
+        if 'memory' in phases_run and args.memory_duration > 0:
             memory = bench.memory(args.memory_duration, args.memory_rate)
+            if args.rss_csv:
+                Path(args.rss_csv).write_text(''.join(
+                    f'{t:.1f},{mb:.1f}\n' for t, mb in memory.samples), encoding='utf-8')
     except phases.BenchError as exc:
         print(f'[bench] ERROR: {exc}; see {log_path}', file=sys.stderr, flush=True)
         return 1
