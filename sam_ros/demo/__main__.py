@@ -68,6 +68,9 @@ def _parse(argv: Optional[List[str]]) -> argparse.Namespace:
     parser.add_argument('--seed', type=int, default=0, help='scene seed (default: 0)')
     parser.add_argument('--noise', type=float, default=2.0,
                         help='per-frame sensor noise, gray levels (default: %(default)s)')
+    parser.add_argument('--figure-height', type=int, default=320,
+                        help='pixel height of the image panels in the figures (default: '
+                        '%(default)s)')
     parser.add_argument('--image-qos', choices=('reliable', 'best_effort'), default='reliable',
                         help='QoS reliability of the camera topics, for the camera and the '
                         'node (default: %(default)s; best effort loses many 640x480 frames '

@@ -195,7 +195,7 @@ class Demo:
             return 1
         _echo(f'[demo] node ready after {time.monotonic() - started:.1f} s')
         script = Script(client, camera, self.out_dir, self.node.alive, self._label(),
-                        a.answer_timeout, _echo)
+                        a.answer_timeout, _echo, figure_height=a.figure_height)
         try:
             outcomes = script.run()
         except NoAnswer as exc:

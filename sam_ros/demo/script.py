@@ -101,15 +101,17 @@ class Script:
 
     def __init__(self, client: DemoClient, camera: DemoCamera, out_dir: Path,
                  alive: Callable[[], bool], label: str, answer_timeout: float = 60.0,
-                 echo: Callable[[str], None] = print) -> None:
+                 echo: Callable[[str], None] = print, figure_height: int = 320) -> None:
         """
         Prepare a run.
 
         ``alive``: returns False once the node process has exited; ``label``: the model
-        name shown in figure titles; ``echo``: where the printed lines go.
+        name shown in figure titles; ``echo``: where the printed lines go;
+        ``figure_height``: the pixel height of the figures' image panels.
         """
         self.client, self.camera, self.out_dir = client, camera, Path(out_dir)
         self.alive, self.label, self.timeout, self.echo = alive, label, answer_timeout, echo
+        self.figure_height = int(figure_height)
         self.outcomes: List[Outcome] = []
         self._rng = np.random.default_rng(5)
         self._since_ns = 0
@@ -146,7 +148,7 @@ class Script:
         figure = result_figure(
             view.image, masks, [LEVEL_NAMES.get(m.level, '?') for m in result.masks],
             [m.predicted_iou for m in result.masks], result.best_index, points, labels, box,
-            truth_ious or None, f'{title} | {self.label}', crop)
+            truth_ious or None, f'{title} | {self.label}', crop, self.figure_height)
         return [save_png(self.out_dir / f'{name}.png', figure)]
 
     def _report(self, outcome: Outcome, keep: bool = True) -> Outcome:
