@@ -80,7 +80,10 @@ def draw_overlay(image: np.ndarray, masks: Sequence[np.ndarray], levels: Sequenc
 def _legend(canvas: np.ndarray, levels: Sequence[str], ious: Sequence[float],
             best_index: int) -> None:
     scale = max(0.4, min(1.0, canvas.shape[1] / 1280.0))
-    line = int(round(22 * scale)) + 4
+    (_, text_height), _ = cv2.getTextSize('Ag', cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
+    # Each row's box spans text_height + 10 px; rows 12 px apart from baseline to baseline
+    # more than that never overlap.
+    line = text_height + 12
     for row, (level, iou) in enumerate(zip(levels, ious)):
         text = f'{level} IoU {float(iou):.2f}' + (' *' if row == best_index else '')
         origin = (8, 8 + line * (row + 1) - 6)
