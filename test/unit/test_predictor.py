@@ -15,6 +15,7 @@
 """SamPredictor on a real (tiny, randomly initialised) SAM: modes, order, reuse, errors."""
 
 from concurrent.futures import ThreadPoolExecutor
+import copy
 
 import numpy as np
 import pytest
@@ -22,7 +23,7 @@ from sam_ros.core.build import build_embedded_untrained, build_tiny_sam, TinySam
 from sam_ros.core.errors import ImageFormatError, PromptError, SamError
 from sam_ros.core.predictor import ImageEmbedding, Prediction, SamPredictor
 from sam_ros.core.selection import stability_score
-from sam_ros.core.transforms import scale_coords
+from sam_ros.core.transforms import resize_image, scale_coords, to_input_tensor
 import torch
 
 _TINY = TinySamConfig(img_size=64, embed_dims=(8, 16, 16, 24), depths=(1, 1, 1, 1),
@@ -311,6 +312,19 @@ def test_concurrent_encode_and_segment_match_serial_results(predictor):
         parallel = list(pool.map(work, images))
     for a, b in zip(serial, parallel):
         np.testing.assert_array_equal(a.low_res_logits, b.low_res_logits)
+
+
+def test_folding_batchnorm_keeps_the_encoder_output():
+    torch.manual_seed(0)
+    reference = _randomised(build_tiny_sam(_TINY)).eval()
+    pred = SamPredictor(copy.deepcopy(reference), device='cpu', precision='fp32')
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in pred.model.modules())
+    image = _frame(seed=6)
+    resized = resize_image(image, reference.image_size)
+    with torch.inference_mode():
+        expected = reference.image_encoder(
+            reference.preprocess(to_input_tensor(resized, torch.device('cpu'))))
+    torch.testing.assert_close(pred.encode(image).features, expected, rtol=1e-4, atol=1e-4)
 
 
 def test_bf16_keeps_the_prompt_encoder_and_outputs_in_fp32():
