@@ -40,7 +40,7 @@ import time
 from typing import List, Optional
 
 from sam_ros.core.build import EMBEDDED_WEIGHTS
-from sam_ros.demo.run import Demo, node_command, params_file
+from sam_ros.demo.run import Demo, node_command, node_ros_args
 
 __all__ = ['main']
 
@@ -88,11 +88,7 @@ def _parse(argv: Optional[List[str]]) -> argparse.Namespace:
 
 def _node_arguments(args: argparse.Namespace) -> List[str]:
     ns = args.namespace
-    ros_args = ['--ros-args', '-r', '__node:=sam', '-r', f'__ns:={ns}',
-                '-r', f'image:={ns}/camera/image', '-r', f'camera_info:={ns}/camera/camera_info']
-    params = params_file()
-    if params is not None:
-        ros_args += ['--params-file', str(params)]
+    ros_args = node_ros_args(ns)
     # cache_size 32 (default 8): while the object moves, a fast encoder encodes nearly
     # every frame, and the 'past_frame' step needs the frame from before the move.
     values = {'model_type': args.model_type, 'device': args.device,

@@ -51,7 +51,7 @@ import time
 from typing import Dict, List, Optional, Sequence
 
 from sam_ros.demo import bench_phases as phases
-from sam_ros.demo.run import node_command, NodeProcess, params_file
+from sam_ros.demo.run import node_command, node_ros_args, NodeProcess
 
 __all__ = ['fastdds_profile', 'main']
 
@@ -148,11 +148,7 @@ def _cpu_model() -> str:
 
 def _node_args(args: argparse.Namespace, threads: int) -> List[str]:
     ns = phases.NAMESPACE
-    ros_args = ['--ros-args', '-r', '__node:=sam', '-r', f'__ns:={ns}',
-                '-r', f'image:={ns}/camera/image', '-r', f'camera_info:={ns}/camera/camera_info']
-    params = params_file()
-    if params is not None:
-        ros_args += ['--params-file', str(params)]
+    ros_args = node_ros_args(ns)
     values = {'model_type': args.model_type, 'device': args.device, 'precision': args.precision,
               'num_threads': threads, 'image_qos_reliability': 'reliable',
               'diagnostics_period': 0.25, 'clicked_point_topic': f'{ns}/clicked_point'}

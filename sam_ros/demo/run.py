@@ -67,6 +67,17 @@ def params_file() -> Optional[Path]:
         return None
 
 
+def node_ros_args(namespace: str) -> List[str]:
+    """Return the node's --ros-args: name, namespace, the demo camera's topics, params file."""
+    ros_args = ['--ros-args', '-r', '__node:=sam', '-r', f'__ns:={namespace}',
+                '-r', f'image:={namespace}/camera/image',
+                '-r', f'camera_info:={namespace}/camera/camera_info']
+    params = params_file()
+    if params is not None:
+        ros_args += ['--params-file', str(params)]
+    return ros_args
+
+
 def _die_with_parent() -> None:
     """Ask Linux to send SIGTERM to this (child) process when its parent dies."""
     try:

@@ -33,7 +33,6 @@ import os
 from pathlib import Path
 import signal
 import subprocess
-import sys
 import threading
 import time
 import types
@@ -48,6 +47,7 @@ import rclpy
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from rclpy.signals import SignalHandlerOptions
+from sam_ros.demo.run import node_command
 from sam_ros.msg import SegmentPrompt, SegmentResult
 from sam_ros.node.conversions import numpy_to_image
 from sam_ros.srv import Segment
@@ -73,18 +73,6 @@ def domain_id() -> int:
     return 102 + (base * 7 + next(_DOMAIN_OFFSETS)) % 130
 
 
-def _executable() -> List[str]:
-    """Return the command of the installed node (the sam_node script of the install space)."""
-    try:
-        from ament_index_python.packages import get_package_prefix
-        script = Path(get_package_prefix('sam_ros')) / 'lib' / 'sam_ros' / 'sam_node'
-        if script.is_file():
-            return [sys.executable, str(script)]
-    except (ImportError, LookupError, ValueError):
-        pass
-    return [sys.executable, '-P', '-m', 'sam_ros.node.main']
-
-
 class NodeProcess:
     """The node in its own process; its output goes to a log file."""
 
@@ -92,7 +80,7 @@ class NodeProcess:
         env = dict(os.environ)
         env.update(ROS_DOMAIN_ID=str(domain), ROS_AUTOMATIC_DISCOVERY_RANGE='LOCALHOST',
                    PYTHONUNBUFFERED='1', RCUTILS_COLORIZED_OUTPUT='0')
-        self.command = _executable() + ['--ros-args'] + ros_args
+        self.command = node_command() + ['--ros-args'] + ros_args
         self.log_path = log_path
         self._log = open(log_path, 'wb')
         self.proc = subprocess.Popen(self.command, stdout=self._log,
