@@ -99,13 +99,20 @@ def stability_score(logits: ArrayLike, threshold: float = 0.0,
     ``threshold - offset``, hence an empty mask) gives 0.0, not NaN: an empty mask
     is not a stable object. Returns float32 ``(...)``.
     """
-    if isinstance(logits, torch.Tensor):
+    if isinstance(logits, torch.Tensor) and logits.device.type != 'cpu':
         high = (logits > threshold + offset).sum(dim=(-1, -2)).cpu().numpy()
         low = (logits > threshold - offset).sum(dim=(-1, -2)).cpu().numpy()
     else:
+        # On the CPU, numpy's whole-array count of a bool map, one map at a time: 0.5 ms
+        # for three 640 x 480 maps, where torch's bool sum took 2.6 ms (24 ms on a busy
+        # CPU) and numpy's count along axes 1.2 ms.
+        if isinstance(logits, torch.Tensor):
+            logits = logits.detach().numpy()
         logits = np.asarray(logits)
-        high = np.count_nonzero(logits > threshold + offset, axis=(-1, -2))
-        low = np.count_nonzero(logits > threshold - offset, axis=(-1, -2))
+        lead = logits.shape[:-2]
+        flat = logits.reshape((-1,) + logits.shape[-2:])
+        high = np.array([np.count_nonzero(m > threshold + offset) for m in flat]).reshape(lead)
+        low = np.array([np.count_nonzero(m > threshold - offset) for m in flat]).reshape(lead)
     high = np.asarray(high, dtype=np.float64)
     low = np.asarray(low, dtype=np.float64)
     score = np.divide(high, low, out=np.zeros_like(high), where=low > 0)
