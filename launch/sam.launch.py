@@ -18,15 +18,20 @@ Launch the sam_ros node with config/sam.yaml and the common overrides.
     ros2 launch sam_ros sam.launch.py image:=/camera/color/image_raw
     ros2 launch sam_ros sam.launch.py model_type:=vit_b checkpoint:=/data/sam_vit_b.pth
     ros2 launch sam_ros sam.launch.py namespace:=robot1 camera_info:=/camera/color/camera_info
+    ros2 launch sam_ros sam.launch.py fastdds_profile:=/path/to/my_profile.xml
 
 Launch arguments override the parameter file; every other parameter comes from
 ``params_file`` (default: the installed config/sam.yaml). Written to the ROS 2 launch
 API (launch, launch_ros); needs a full ROS 2 install.
+
+The node gets config/fastdds_large_shm.xml as its Fast DDS profile (8 MB shared-memory
+segments: a three-mask result at 640 x 480 is 0.9 MB, above the default 512 KB), unless
+FASTDDS_DEFAULT_PROFILES_FILE is already set or ``fastdds_profile`` names another file.
 """
 
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument
-from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
+from launch.substitutions import EnvironmentVariable, LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import Node
 from launch_ros.parameter_descriptions import ParameterValue
 from launch_ros.substitutions import FindPackageShare
@@ -63,6 +68,14 @@ def generate_launch_description() -> LaunchDescription:
             default_value=PathJoinSubstitution([FindPackageShare('sam_ros'), 'config',
                                                 'sam.yaml']),
             description='Parameter file (all parameters, see docs/node.md)'),
+        DeclareLaunchArgument(
+            'fastdds_profile',
+            default_value=EnvironmentVariable(
+                'FASTDDS_DEFAULT_PROFILES_FILE',
+                default_value=PathJoinSubstitution([FindPackageShare('sam_ros'), 'config',
+                                                    'fastdds_large_shm.xml'])),
+            description='Fast DDS XML profile of the node (default: $FASTDDS_DEFAULT_'
+                        'PROFILES_FILE, else config/fastdds_large_shm.xml)'),
     ]
     overrides = {
         name: ParameterValue(LaunchConfiguration(name), value_type=str)
@@ -76,6 +89,7 @@ def generate_launch_description() -> LaunchDescription:
         parameters=[LaunchConfiguration('params_file'), overrides],
         remappings=[('image', LaunchConfiguration('image')),
                     ('camera_info', LaunchConfiguration('camera_info'))],
+        additional_env={'FASTDDS_DEFAULT_PROFILES_FILE': LaunchConfiguration('fastdds_profile')},
         output='screen',
         emulate_tty=True,
     )

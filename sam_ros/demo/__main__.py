@@ -40,7 +40,7 @@ import time
 from typing import List, Optional
 
 from sam_ros.core.build import EMBEDDED_WEIGHTS
-from sam_ros.demo.run import Demo, node_command, node_ros_args
+from sam_ros.demo.run import Demo, node_command, node_ros_args, use_fastdds_profile
 
 __all__ = ['main']
 
@@ -75,6 +75,10 @@ def _parse(argv: Optional[List[str]]) -> argparse.Namespace:
                         help='QoS reliability of the camera topics, for the camera and the '
                         'node (default: %(default)s; best effort loses many 640x480 frames '
                         'on a busy machine)')
+    parser.add_argument('--fastdds-profile', default='shipped',
+                        help="Fast DDS profile of the node and the demo: 'shipped' "
+                        '(config/fastdds_large_shm.xml unless FASTDDS_DEFAULT_PROFILES_FILE '
+                        "is set), 'default' or a path (default: %(default)s)")
     parser.add_argument('--start-timeout', type=float, default=240.0,
                         help='seconds to wait for the node to start (default: %(default)s)')
     parser.add_argument('--answer-timeout', type=float, default=90.0,
@@ -122,6 +126,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     """Run the demo; return the exit code (0: every prompt got its expected answer)."""
     args = _parse(argv)
     os.environ.setdefault('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
+    profile = use_fastdds_profile(args.fastdds_profile)
+    print(f'[demo] Fast DDS profile: {profile}', flush=True)
     reason = _check_weights(args)
     if reason:
         print(f'[demo] ERROR: {reason}', file=sys.stderr)

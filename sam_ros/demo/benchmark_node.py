@@ -51,9 +51,9 @@ import time
 from typing import Dict, List, Optional, Sequence
 
 from sam_ros.demo import bench_phases as phases
-from sam_ros.demo.run import node_command, node_ros_args, NodeProcess
+from sam_ros.demo.run import node_command, node_ros_args, NodeProcess, use_fastdds_profile
 
-__all__ = ['fastdds_profile', 'main']
+__all__ = ['main']
 
 
 def _parse(argv: Optional[List[str]]) -> argparse.Namespace:
@@ -81,49 +81,16 @@ def _parse(argv: Optional[List[str]]) -> argparse.Namespace:
                         help='comma-separated phases to run (default: %(default)s)')
     parser.add_argument('--rss-csv', default='',
                         help="write the memory phase's RSS samples (seconds, MB) to this file")
-    parser.add_argument('--fastdds-shm-mb', type=int, default=0,
-                        help='run both processes with a Fast DDS profile whose shared-memory '
-                        'segment has this many MB (0: the default profile, 512 KB segments)')
+    parser.add_argument('--fastdds-profile', default='shipped',
+                        help="Fast DDS profile of both processes: 'shipped' "
+                        '(config/fastdds_large_shm.xml, 8 MB shared-memory segments, unless '
+                        "FASTDDS_DEFAULT_PROFILES_FILE is set), 'default' (512 KB segments) "
+                        'or a path (default: %(default)s)')
     parser.add_argument('--node-param', action='append', default=[], metavar='NAME:=VALUE',
                         help='extra node parameter, e.g. publish_mask:=false (repeatable)')
     parser.add_argument('--markdown', default='', help='also write the report to this file')
     parser.add_argument('--node-log', default='', help='where the node output goes')
     return parser.parse_args(argv)
-
-
-_FASTDDS_PROFILE = """<?xml version="1.0" encoding="UTF-8" ?>
-<dds xmlns="http://www.eprosima.com">
-  <profiles>
-    <transport_descriptors>
-      <transport_descriptor>
-        <transport_id>shm_large</transport_id>
-        <type>SHM</type>
-        <segment_size>{segment}</segment_size>
-        <maxMessageSize>{message}</maxMessageSize>
-      </transport_descriptor>
-      <transport_descriptor>
-        <transport_id>udp</transport_id>
-        <type>UDPv4</type>
-      </transport_descriptor>
-    </transport_descriptors>
-    <participant profile_name="sam_ros_large_shm" is_default_profile="true">
-      <rtps>
-        <userTransports>
-          <transport_id>shm_large</transport_id>
-          <transport_id>udp</transport_id>
-        </userTransports>
-        <useBuiltinTransports>false</useBuiltinTransports>
-      </rtps>
-    </participant>
-  </profiles>
-</dds>
-"""
-
-
-def fastdds_profile(segment_mb: int) -> str:
-    """Return a Fast DDS XML profile: shared memory with ``segment_mb`` MB segments, plus UDP."""
-    segment = int(segment_mb) * 1024 * 1024
-    return _FASTDDS_PROFILE.format(segment=segment, message=segment // 2)
 
 
 def _threads(requested: int) -> int:
@@ -180,8 +147,7 @@ def _report(args: argparse.Namespace, setup: Dict[str, str],
             f'- Model: {setup["model"]}; device {setup["device"]}, precision '
             f'{setup["precision"]}, {setup["threads"]} torch threads in the node and in the '
             'engine; frames 640 x 480 rgb8, reliable QoS, loopback DDS (Fast DDS, '
-            + (f'shared-memory segments of {args.fastdds_shm_mb} MB'
-               if args.fastdds_shm_mb > 0 else 'default profile') + ').', '']
+            + setup['fastdds'] + ').', '']
     if latency is not None:
         out += _latency_tables(latency)
     if encodes:
@@ -247,10 +213,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     command = 'python -m sam_ros.demo.benchmark_node ' + ' '.join(
         shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
     log_path = Path(args.node_log or Path(tempfile.gettempdir()) / 'sam_benchmark_node.log')
-    if args.fastdds_shm_mb > 0:
-        profile = Path(tempfile.gettempdir()) / f'sam_fastdds_shm_{args.fastdds_shm_mb}mb.xml'
-        profile.write_text(fastdds_profile(args.fastdds_shm_mb), encoding='utf-8')
-        os.environ['FASTDDS_DEFAULT_PROFILES_FILE'] = str(profile)
+    fastdds = use_fastdds_profile(args.fastdds_profile)
     node = NodeProcess(node_command() + _node_args(args, threads), log_path, echo=False)
     bench = phases.Bench(args, threads, node)
     try:
@@ -278,7 +241,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         'load': f'load average {load[0]:.1f} at the end, shared with other work',
         'date': datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC'),
         'command': command, 'device': bench.device, 'precision': bench.precision,
-        'threads': str(threads), 'model': bench.model_note,
+        'threads': str(threads), 'model': bench.model_note, 'fastdds': fastdds,
     }
     report = _report(args, setup, latency, encodes, memory)
     print('\n' + report, flush=True)

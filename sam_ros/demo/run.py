@@ -39,7 +39,8 @@ from sam_ros.demo.client import DemoClient, NoAnswer, STATUS_NAMES
 from sam_ros.demo.scenes import MovingWorld
 from sam_ros.demo.script import Outcome, Script
 
-__all__ = ['Demo', 'NodeProcess', 'node_command', 'params_file', 'summary_lines']
+__all__ = ['Demo', 'NodeProcess', 'fastdds_profile_file', 'node_command', 'params_file',
+           'summary_lines', 'use_fastdds_profile']
 
 _STOP_TIMEOUT_S = 30.0
 _PR_SET_PDEATHSIG = 1
@@ -65,6 +66,40 @@ def params_file() -> Optional[Path]:
         return path if path.is_file() else None
     except (ImportError, LookupError, ValueError):
         return None
+
+
+def fastdds_profile_file() -> Optional[Path]:
+    """Return the installed config/fastdds_large_shm.xml (8 MB shared-memory segments)."""
+    try:
+        from ament_index_python.packages import get_package_share_directory
+        path = Path(get_package_share_directory('sam_ros')) / 'config' / 'fastdds_large_shm.xml'
+        return path if path.is_file() else None
+    except (ImportError, LookupError, ValueError):
+        return None
+
+
+def use_fastdds_profile(profile: str = 'shipped') -> str:
+    """
+    Point this process and its children at a Fast DDS profile; return what is in use.
+
+    ``profile``: 'shipped' (config/fastdds_large_shm.xml, unless the environment
+    already names a profile: the user's choice wins), 'default' (Fast DDS's own
+    defaults, 512 KB shared-memory segments) or a path to an XML profile.
+    """
+    if profile == 'default':
+        os.environ.pop('FASTDDS_DEFAULT_PROFILES_FILE', None)
+        return 'Fast DDS default profile'
+    if profile != 'shipped':
+        os.environ['FASTDDS_DEFAULT_PROFILES_FILE'] = profile
+        return profile
+    current = os.environ.get('FASTDDS_DEFAULT_PROFILES_FILE')
+    if current:
+        return current
+    shipped = fastdds_profile_file()
+    if shipped is None:
+        return 'Fast DDS default profile (config/fastdds_large_shm.xml not installed)'
+    os.environ['FASTDDS_DEFAULT_PROFILES_FILE'] = str(shipped)
+    return 'config/fastdds_large_shm.xml'
 
 
 def node_ros_args(namespace: str) -> List[str]:

@@ -20,6 +20,7 @@ the model cannot be loaded (missing or corrupt checkpoint, unusable device). Eit
 failure is reported in one line.
 """
 
+import os
 import sys
 from typing import List, Optional
 
@@ -42,10 +43,22 @@ def _one_line(exc: BaseException) -> str:
     return ' '.join(str(exc).split())
 
 
+def _check_fastdds_profile(logger) -> None:
+    """Warn when FASTDDS_DEFAULT_PROFILES_FILE names no file (Fast DDS then uses defaults)."""
+    path = os.environ.get('FASTDDS_DEFAULT_PROFILES_FILE', '')
+    if path and not os.path.isfile(path):
+        logger.warning(
+            f'FASTDDS_DEFAULT_PROFILES_FILE={path} is not a file: Fast DDS runs with its '
+            'default 512 KB shared-memory segments, so results larger than that (three '
+            '640x480 masks are 0.9 MB) travel as fragmented UDP. Fix the path (launch '
+            'argument fastdds_profile) or unset the variable.')
+
+
 def main(args: Optional[List[str]] = None) -> int:
     """Run the node until shutdown; return the process exit code."""
     rclpy.init(args=args)
     logger = rclpy.logging.get_logger('sam_node')
+    _check_fastdds_profile(logger)
     node = None
     try:
         # Imported here so that a broken install is reported like any other start failure.

@@ -15,6 +15,8 @@
 """
 Start and stop: bad configuration fails in one line, SIGINT exits cleanly (tier 3).
 
+A FASTDDS_DEFAULT_PROFILES_FILE that names no file is reported at start.
+
 Also runs a node on the compressed image transport.
 """
 
@@ -64,6 +66,18 @@ def test_corrupt_checkpoint_exits_at_start_with_one_line(start_node, helpers, tm
     assert len(fatal) == 1, output
     assert 'cannot load the model' in fatal[0]
     assert 'Traceback' not in output
+
+
+def test_a_missing_fastdds_profile_is_reported_at_start(start_node, helpers, tmp_path,
+                                                        monkeypatch):
+    missing = tmp_path / 'no_such_profile.xml'
+    monkeypatch.setenv('FASTDDS_DEFAULT_PROFILES_FILE', str(missing))
+    node = start_node(ros_args=helpers.node_args('cache_size:=0', random_weights=False))
+    assert node.wait(EXIT_TIMEOUT_S) == 2, node.output()
+    warnings = [line for line in node.output().splitlines()
+                if 'WARN' in line and str(missing) in line]
+    assert len(warnings) == 1, node.output()
+    assert 'is not a file' in warnings[0] and 'fastdds_profile' in warnings[0]
 
 
 def test_sigint_shuts_the_node_down_cleanly(start_node, client, helpers, stamps):
