@@ -58,24 +58,24 @@ def node_command() -> List[str]:
     return [sys.executable, '-P', '-m', 'sam_ros.node.main']
 
 
-def params_file() -> Optional[Path]:
-    """Return the installed config/sam.yaml (the launch file's defaults), if any."""
+def _share_file(*parts: str) -> Optional[Path]:
+    """Return a file of the installed package's share folder, if it is there."""
     try:
         from ament_index_python.packages import get_package_share_directory
-        path = Path(get_package_share_directory('sam_ros')) / 'config' / 'sam.yaml'
+        path = Path(get_package_share_directory('sam_ros'), *parts)
         return path if path.is_file() else None
     except (ImportError, LookupError, ValueError):
         return None
+
+
+def params_file() -> Optional[Path]:
+    """Return the installed config/sam.yaml (the launch file's defaults), if any."""
+    return _share_file('config', 'sam.yaml')
 
 
 def fastdds_profile_file() -> Optional[Path]:
     """Return the installed config/fastdds_large_shm.xml (8 MB shared-memory segments)."""
-    try:
-        from ament_index_python.packages import get_package_share_directory
-        path = Path(get_package_share_directory('sam_ros')) / 'config' / 'fastdds_large_shm.xml'
-        return path if path.is_file() else None
-    except (ImportError, LookupError, ValueError):
-        return None
+    return _share_file('config', 'fastdds_large_shm.xml')
 
 
 def use_fastdds_profile(profile: str = 'shipped') -> str:
