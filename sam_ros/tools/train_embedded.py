@@ -48,6 +48,12 @@ def _parse(argv: Optional[List[str]]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0].strip())
     parser.add_argument('--steps', type=int, default=2200, help='optimizer steps')
     parser.add_argument('--images', type=int, default=4, help='images per step')
+    parser.add_argument('--clicks', type=int, default=3,
+                        help='single clicks per image (three-mask supervision, then a '
+                        'correction round each)')
+    parser.add_argument('--boxes', type=int, default=2, help='jittered boxes per image')
+    parser.add_argument('--point-sets', type=int, default=2,
+                        help='2-3 positive + 1 negative point sets per image')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--lr', type=float, default=2e-3)
     parser.add_argument('--weight-decay', type=float, default=0.01)
@@ -78,7 +84,8 @@ def _progress(step: int, total: int, started: float, stats: Dict[str, float]) ->
     sys.stderr.flush()
 
 
-def _next_sample(generator: SceneGenerator, rng: np.random.Generator, index: int, model):
+def _next_sample(generator: SceneGenerator, rng: np.random.Generator, index: int, model,
+                 args: argparse.Namespace):
     low_res = 4 * model.embedding_grid
     while True:
         width, height = draw_frame_size(rng)
@@ -86,7 +93,10 @@ def _next_sample(generator: SceneGenerator, rng: np.random.Generator, index: int
         index += 1
         objects = scene_levels(scene)
         if any(levels[-1].sum() >= 16 for levels in objects):
-            return build_sample(scene.image, objects, rng, model.image_size, low_res), index
+            sample = build_sample(scene.image, objects, rng, model.image_size, low_res,
+                                  n_clicks=args.clicks, n_boxes=args.boxes,
+                                  n_points=args.point_sets)
+            return sample, index
 
 
 def scene_levels(scene) -> list:
@@ -126,7 +136,7 @@ def train(args: argparse.Namespace) -> dict:
             group['lr'] = _lr_at(step, args)
         samples = []
         for _ in range(args.images):
-            sample, scene_index = _next_sample(generator, rng, scene_index, model)
+            sample, scene_index = _next_sample(generator, rng, scene_index, model, args)
             samples.append(sample)
         with torch.autocast('cpu', dtype=dtype, enabled=dtype != torch.float32):
             batch = torch.stack([model.preprocess(s.image[None].float())[0] for s in samples])
@@ -160,6 +170,8 @@ def train(args: argparse.Namespace) -> dict:
     torch.save(state, args.out)
     record = {
         'seed': args.seed, 'steps': args.steps, 'images_per_step': args.images,
+        'prompts_per_image': {'clicks': args.clicks, 'boxes': args.boxes,
+                              'point_sets': args.point_sets},
         'lr': args.lr, 'precision': str(dtype), 'threads': args.threads,
         'minutes': round(minutes, 2), 'machine': platform.processor() or platform.machine(),
         'torch': torch.__version__, 'final': history[-1] if history else {},

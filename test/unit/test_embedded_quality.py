@@ -33,17 +33,18 @@ from sam_ros.synthetic.metrics import evaluate
 from sam_ros.synthetic.world import SceneGenerator
 from sam_ros.tools.evaluate_embedded import EVAL_SEED, predictor_adapter
 
-# Measured on this 12-scene slice (about 30 prompts of each kind) in fp32 on 2026-11-24:
-# hierarchy 0.569, oracle 0.596, selected 0.648, box 0.503, multi-point 0.442,
-# calibration r 0.535. Floors = measured minus about 0.07 (bf16 or another CPU may move
-# the numbers a little). Issue 3's targets: 0.85 / 0.90 / 0.85 / 0.90 / 0.85 / 0.70.
+# Measured on this 12-scene slice (about 30 prompts of each kind) in fp32 on 2026-11-25
+# (bf16 gave the same to 0.001): hierarchy 0.683, oracle 0.677, selected 0.702,
+# box 0.622, multi-point 0.542, calibration r 0.642. Floors = measured minus about 0.06
+# (another CPU or torch build may move the numbers a little). Issue 3's targets:
+# 0.85 / 0.90 / 0.85 / 0.90 / 0.85 / 0.70.
 THRESHOLDS = {
-    'hierarchy_miou': 0.50,
-    'oracle_miou': 0.52,
-    'selected_miou': 0.58,
-    'box_miou': 0.43,
-    'multipoint_miou': 0.37,
-    'iou_calibration_r': 0.45,
+    'hierarchy_miou': 0.62,
+    'oracle_miou': 0.62,
+    'selected_miou': 0.64,
+    'box_miou': 0.56,
+    'multipoint_miou': 0.48,
+    'iou_calibration_r': 0.58,
 }
 
 
@@ -62,19 +63,30 @@ def test_embedded_model_meets_quality_floor(results: dict, measure: str) -> None
         f'(all: { {k: round(float(v), 3) for k, v in results.items()} })')
 
 
-def test_nested_click_gives_three_distinct_masks() -> None:
+# Mean IoU per level of the nested clicks below (13 clicks), measured 0.61 / 0.70 / 0.80
+# on 2026-11-25; floors about 0.09 lower.
+NESTED_FLOORS = (0.52, 0.60, 0.70)
+
+
+def test_nested_clicks_give_three_distinct_masks_subpart_part_whole() -> None:
     predictor = SamPredictor(sam_model_registry['embedded'](), device='cpu')
-    scene = SceneGenerator(seed=EVAL_SEED).scene(3)
-    obj = next(o for o in scene.objects if o.num_levels == 3 and o.levels[0].sum() > 50)
-    ys, xs = np.nonzero(obj.levels[0])
-    k = len(xs) // 2
-    predictor.set_image(scene.image)
-    pred = predictor.segment(point_coords=np.array([[xs[k], ys[k]]], np.float32),
-                             point_labels=np.array([1]))
-    assert pred.levels == ('subpart', 'part', 'whole')
-    areas = pred.masks.reshape(3, -1).sum(1)
-    assert areas[0] < areas[1] < areas[2]
-    for mask, truth in zip(pred.masks, obj.levels):
-        inter = np.logical_and(mask, truth).sum()
-        union = np.logical_or(mask, truth).sum()
-        assert inter / union > 0.6
+    generator = SceneGenerator(seed=EVAL_SEED)
+    ious = []
+    for index in range(8):
+        scene = generator.scene(index)
+        predictor.set_image(scene.image)
+        for obj in scene.objects:
+            if obj.num_levels != 3 or obj.levels[0].sum() <= 50:
+                continue
+            ys, xs = np.nonzero(obj.levels[0])
+            k = len(xs) // 2
+            pred = predictor.segment(point_coords=np.array([[xs[k], ys[k]]], np.float32),
+                                     point_labels=np.array([1]))
+            assert pred.levels == ('subpart', 'part', 'whole')
+            areas = pred.masks.reshape(3, -1).sum(1)
+            assert areas[0] < areas[1] < areas[2], f'scene {index}: areas {areas}'
+            ious.append([np.logical_and(m, t).sum() / np.logical_or(m, t).sum()
+                         for m, t in zip(pred.masks, obj.levels)])
+    assert len(ious) >= 10
+    means = np.mean(ious, axis=0)
+    assert np.all(means > NESTED_FLOORS), f'mean IoU per level {means.round(3)}'
