@@ -95,9 +95,12 @@ def _node_arguments(args: argparse.Namespace) -> List[str]:
     ros_args = node_ros_args(ns)
     # cache_size 32 (default 8): while the object moves, a fast encoder encodes nearly
     # every frame, and the 'past_frame' step needs the frame from before the move.
+    # max_prompt_age 30 s (default 5): the steps stamped with step 1's frame must not age
+    # out when a busy CPU stalls the answers for seconds; the 'stale' step is 60 s old.
     values = {'model_type': args.model_type, 'device': args.device,
               'precision': args.precision, 'clicked_point_topic': f'{ns}/clicked_point',
-              'cache_size': 32, 'image_qos_reliability': args.image_qos}
+              'cache_size': 32, 'max_prompt_age': 30.0,
+              'image_qos_reliability': args.image_qos}
     if args.checkpoint:
         values['checkpoint'] = args.checkpoint
     if args.random_weights:
