@@ -86,6 +86,10 @@ def _parse(argv: Optional[List[str]]) -> argparse.Namespace:
                         '(config/fastdds_large_shm.xml, 8 MB shared-memory segments, unless '
                         "FASTDDS_DEFAULT_PROFILES_FILE is set), 'default' (512 KB segments) "
                         'or a path (default: %(default)s)')
+    parser.add_argument('--keep-cpus-awake', action='store_true',
+                        help='run one lowest-priority busy loop per core meanwhile, so that '
+                        'no CPU idles: in a VM an idle vCPU can take 100 ms to wake for a '
+                        'DDS message (measured here), which a busy robot computer never sees')
     parser.add_argument('--node-param', action='append', default=[], metavar='NAME:=VALUE',
                         help='extra node parameter, e.g. publish_mask:=false (repeatable)')
     parser.add_argument('--markdown', default='', help='also write the report to this file')
@@ -205,6 +209,12 @@ def _latency_tables(latency: phases.Latency) -> List[str]:
     return out
 
 
+def _start_spinners() -> List[subprocess.Popen]:
+    """Start one ``nice -n 19`` busy loop per core (they only take otherwise idle time)."""
+    loop = [sys.executable, '-c', 'while True: pass']
+    return [subprocess.Popen(['nice', '-n', '19'] + loop) for _ in range(os.cpu_count() or 1)]
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     """Run the benchmark; print the Markdown report; return 0 (1 if the node failed)."""
     args = _parse(argv)
@@ -214,6 +224,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
     log_path = Path(args.node_log or Path(tempfile.gettempdir()) / 'sam_benchmark_node.log')
     fastdds = use_fastdds_profile(args.fastdds_profile)
+    spinners = _start_spinners() if args.keep_cpus_awake else []
     node = NodeProcess(node_command() + _node_args(args, threads), log_path, echo=False)
     bench = phases.Bench(args, threads, node)
     try:
@@ -234,11 +245,16 @@ def main(argv: Optional[List[str]] = None) -> int:
     finally:
         bench.close()
         node.stop()
+        for spinner in spinners:
+            spinner.kill()
+            spinner.wait()
     import torch
     load = os.getloadavg()
     setup = {
         'cpu': _cpu_model(), 'cores': str(os.cpu_count()), 'torch': torch.__version__,
-        'load': f'load average {load[0]:.1f} at the end, shared with other work',
+        'load': f'load average {load[0]:.1f} at the end'
+                + (f', with {len(spinners)} lowest-priority busy loops keeping the CPUs awake'
+                   if spinners else ''),
         'date': datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC'),
         'command': command, 'device': bench.device, 'precision': bench.precision,
         'threads': str(threads), 'model': bench.model_note, 'fastdds': fastdds,
