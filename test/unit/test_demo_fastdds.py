@@ -49,4 +49,3 @@ def test_default_removes_the_variable_and_a_path_sets_it(monkeypatch, tmp_path):
     path = str(tmp_path / 'p.xml')
     assert use_fastdds_profile(path) == path
     assert os.environ[VAR] == path
-
