@@ -37,6 +37,7 @@ import numpy as np
 from sam_ros.core.build import build_embedded_untrained
 from sam_ros.core.runtime import cpu_supports_bf16, precision_dtype, tune_cpu_allocator
 from sam_ros.synthetic import SceneGenerator
+from sam_ros.training.losses import FOCAL_WEIGHT
 from sam_ros.training.samples import build_sample, draw_frame_size
 from sam_ros.training.step import sample_losses
 import torch
@@ -58,6 +59,9 @@ def _parse(argv: Optional[List[str]]) -> argparse.Namespace:
     parser.add_argument('--lr', type=float, default=2e-3)
     parser.add_argument('--weight-decay', type=float, default=0.01)
     parser.add_argument('--warmup', type=int, default=50)
+    parser.add_argument('--focal-warmup', type=int, default=0,
+                        help='steps over which the focal weight ramps from 0 to 20 (dice '
+                        'alone has no all-background minimum; default: no ramp)')
     parser.add_argument('--threads', type=int, default=2,
                         help='torch threads; on a shared CPU use 1, OpenMP stalls otherwise')
     parser.add_argument('--precision', default='fp32', choices=['auto', 'fp32', 'bf16'],
@@ -72,6 +76,12 @@ def _lr_at(step: int, args: argparse.Namespace) -> float:
         return args.lr * (step + 1) / args.warmup
     progress = (step - args.warmup) / max(1, args.steps - args.warmup)
     return args.lr * (0.02 + 0.98 * 0.5 * (1.0 + math.cos(math.pi * progress)))
+
+
+def _focal_weight_at(step: int, args: argparse.Namespace) -> float:
+    if step >= args.focal_warmup:
+        return FOCAL_WEIGHT
+    return FOCAL_WEIGHT * step / args.focal_warmup
 
 
 def _progress(step: int, total: int, started: float, stats: Dict[str, float]) -> None:
@@ -143,10 +153,11 @@ def train(args: argparse.Namespace) -> dict:
             embeddings = model.image_encoder(batch)
             totals = []
             for i, sample in enumerate(samples):
-                parts = sample_losses(model, embeddings[i:i + 1], sample, torch_gen)
+                parts = sample_losses(model, embeddings[i:i + 1], sample, torch_gen,
+                                      _focal_weight_at(step, args))
                 totals.append(sum(v for k, v in parts.items() if not k.endswith('miou')))
                 for key, value in parts.items():
-                    window.setdefault(key, []).append(float(value))
+                    window.setdefault(key, []).append(float(value.detach()))
         loss = torch.stack(totals).mean()
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -172,7 +183,8 @@ def train(args: argparse.Namespace) -> dict:
         'seed': args.seed, 'steps': args.steps, 'images_per_step': args.images,
         'prompts_per_image': {'clicks': args.clicks, 'boxes': args.boxes,
                               'point_sets': args.point_sets},
-        'lr': args.lr, 'precision': str(dtype), 'threads': args.threads,
+        'lr': args.lr, 'focal_warmup': args.focal_warmup, 'precision': str(dtype),
+        'threads': args.threads,
         'minutes': round(minutes, 2), 'machine': platform.processor() or platform.machine(),
         'torch': torch.__version__, 'final': history[-1] if history else {},
         'history': history,

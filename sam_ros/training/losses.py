@@ -52,9 +52,10 @@ def dice_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     return 1.0 - (numerator + 1.0) / (denominator + 1.0)
 
 
-def mask_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+def mask_loss(logits: torch.Tensor, targets: torch.Tensor,
+              focal_weight: float = FOCAL_WEIGHT) -> torch.Tensor:
     """Return SAM's mask loss, 20 * focal + dice, per mask: (..., h, w) -> (...)."""
-    return FOCAL_WEIGHT * focal_loss(logits, targets) + DICE_WEIGHT * dice_loss(logits, targets)
+    return focal_weight * focal_loss(logits, targets) + DICE_WEIGHT * dice_loss(logits, targets)
 
 
 @torch.no_grad()
@@ -68,7 +69,7 @@ def actual_iou(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
 
 
 def multimask_loss(logits: torch.Tensor, iou_pred: torch.Tensor, targets: torch.Tensor,
-                   valid: torch.Tensor) -> tuple:
+                   valid: torch.Tensor, focal_weight: float = FOCAL_WEIGHT) -> tuple:
     """
     Supervise the three ambiguity outputs of single-point prompts.
 
@@ -83,12 +84,14 @@ def multimask_loss(logits: torch.Tensor, iou_pred: torch.Tensor, targets: torch.
         iou_pred: (P, 3) predicted IoUs of tokens 1..3.
         targets: (P, 3, h, w) soft level masks, subpart -> whole, padded with zeros.
         valid: (P, 3) bool, which target levels exist for the clicked pixel.
+        focal_weight: weight of the focal term (SAM: 20; lower during a warm-up).
 
     The result is (mask loss scalar, IoU loss scalar, actual IoUs (P, 3)).
 
     """
     pairs = logits[:, :, None].expand(-1, -1, 3, -1, -1)
-    cost = mask_loss(pairs, targets[:, None, :].expand_as(pairs))  # (P, out, target)
+    cost = mask_loss(pairs, targets[:, None, :].expand_as(pairs),
+                     focal_weight)  # (P, out, target)
     big = torch.finfo(cost.dtype).max / 16
     masked = torch.where(valid[:, None, :], cost, torch.full_like(cost, big))
     best_valid = masked.min(dim=2, keepdim=True).values
@@ -106,7 +109,7 @@ def multimask_loss(logits: torch.Tensor, iou_pred: torch.Tensor, targets: torch.
 
 
 def single_mask_loss(logits: torch.Tensor, iou_pred: torch.Tensor,
-                     targets: torch.Tensor) -> tuple:
+                     targets: torch.Tensor, focal_weight: float = FOCAL_WEIGHT) -> tuple:
     """
     Supervise the single-mask token (boxes, several points, corrections).
 
@@ -114,10 +117,11 @@ def single_mask_loss(logits: torch.Tensor, iou_pred: torch.Tensor,
         logits: (P, h, w) low-res logits of token 0.
         iou_pred: (P,) predicted IoU of token 0.
         targets: (P, h, w) soft target masks.
+        focal_weight: weight of the focal term (SAM: 20; lower during a warm-up).
 
     The result is (mask loss scalar, IoU loss scalar, actual IoUs (P,)).
 
     """
-    loss_mask = mask_loss(logits, targets).mean()
+    loss_mask = mask_loss(logits, targets, focal_weight).mean()
     ious = actual_iou(logits, targets)
     return loss_mask, IOU_WEIGHT * F.mse_loss(iou_pred.float(), ious), ious

@@ -21,7 +21,7 @@ returns all four tokens (token 0 = single mask, tokens 1..3 = the three scales).
 
 from typing import Dict
 
-from sam_ros.training.losses import multimask_loss, single_mask_loss
+from sam_ros.training.losses import FOCAL_WEIGHT, multimask_loss, single_mask_loss
 from sam_ros.training.samples import Sample
 import torch
 
@@ -62,7 +62,8 @@ def _corrections(logits: torch.Tensor, targets: torch.Tensor, scale: float,
 
 
 def sample_losses(model, embedding: torch.Tensor, sample: Sample,
-                  generator: torch.Generator) -> Dict[str, torch.Tensor]:
+                  generator: torch.Generator,
+                  focal_weight: float = FOCAL_WEIGHT) -> Dict[str, torch.Tensor]:
     """
     Return the losses of one sample's prompts on its image embedding (1, D, G, G).
 
@@ -79,7 +80,8 @@ def sample_losses(model, embedding: torch.Tensor, sample: Sample,
         logits, iou = _decode(model, embedding, points=(sample.click_xy, labels))
         valid = sample.click_targets >= 0
         level_gt = targets[sample.click_targets.clamp(min=0)] * valid[..., None, None]
-        loss_m, loss_i, ious = multimask_loss(logits[:, 1:].float(), iou[:, 1:], level_gt, valid)
+        loss_m, loss_i, ious = multimask_loss(logits[:, 1:].float(), iou[:, 1:], level_gt, valid,
+                                              focal_weight)
         out['click_mask'], out['click_iou'] = loss_m, loss_i
         out['click_miou'] = ious.amax(1).mean()
         # Correction round: the user meant one of the valid levels; feed back the output
@@ -113,7 +115,8 @@ def sample_losses(model, embedding: torch.Tensor, sample: Sample,
         single_gt.append(targets[sample.pts_target])
     if single_logits:
         loss_m, loss_i, ious = single_mask_loss(torch.cat(single_logits).float(),
-                                                torch.cat(single_iou), torch.cat(single_gt))
+                                                torch.cat(single_iou), torch.cat(single_gt),
+                                                focal_weight)
         out['single_mask'], out['single_iou'] = loss_m, loss_i
         out['single_miou'] = ious.mean()
     return out
