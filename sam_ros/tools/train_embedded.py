@@ -59,8 +59,10 @@ def _parse(argv: Optional[List[str]]) -> argparse.Namespace:
     parser.add_argument('--lr', type=float, default=2e-3)
     parser.add_argument('--weight-decay', type=float, default=0.01)
     parser.add_argument('--warmup', type=int, default=50)
+    parser.add_argument('--focal-weight', type=float, default=FOCAL_WEIGHT,
+                        help='weight of the focal term against dice (SAM: %(default)s)')
     parser.add_argument('--focal-warmup', type=int, default=0,
-                        help='steps over which the focal weight ramps from 0 to 20 (dice '
+                        help='steps over which the focal weight ramps up from 0 (dice '
                         'alone has no all-background minimum; default: no ramp)')
     parser.add_argument('--threads', type=int, default=2,
                         help='torch threads; on a shared CPU use 1, OpenMP stalls otherwise')
@@ -80,8 +82,8 @@ def _lr_at(step: int, args: argparse.Namespace) -> float:
 
 def _focal_weight_at(step: int, args: argparse.Namespace) -> float:
     if step >= args.focal_warmup:
-        return FOCAL_WEIGHT
-    return FOCAL_WEIGHT * step / args.focal_warmup
+        return args.focal_weight
+    return args.focal_weight * step / args.focal_warmup
 
 
 def _progress(step: int, total: int, started: float, stats: Dict[str, float]) -> None:
@@ -183,7 +185,8 @@ def train(args: argparse.Namespace) -> dict:
         'seed': args.seed, 'steps': args.steps, 'images_per_step': args.images,
         'prompts_per_image': {'clicks': args.clicks, 'boxes': args.boxes,
                               'point_sets': args.point_sets},
-        'lr': args.lr, 'focal_warmup': args.focal_warmup, 'precision': str(dtype),
+        'lr': args.lr, 'focal_weight': args.focal_weight,
+        'focal_warmup': args.focal_warmup, 'precision': str(dtype),
         'threads': args.threads,
         'minutes': round(minutes, 2), 'machine': platform.processor() or platform.machine(),
         'torch': torch.__version__, 'final': history[-1] if history else {},

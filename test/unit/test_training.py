@@ -105,12 +105,15 @@ def test_samples_hold_prompts_inside_the_input_frame_and_their_targets():
     assert (boxes[:, 2] > boxes[:, 0]).all() and (boxes[:, 3] > boxes[:, 1]).all()
 
 
-def test_focal_weight_ramps_from_zero_over_the_warm_up():
+def test_focal_weight_ramps_from_zero_to_its_weight_over_the_warm_up():
     args = train_embedded._parse(['--focal-warmup', '100'])
     assert train_embedded._focal_weight_at(0, args) == 0.0
     assert train_embedded._focal_weight_at(50, args) == pytest.approx(FOCAL_WEIGHT / 2)
     assert train_embedded._focal_weight_at(100, args) == FOCAL_WEIGHT
     assert train_embedded._focal_weight_at(0, train_embedded._parse([])) == FOCAL_WEIGHT
+    lower = train_embedded._parse(['--focal-weight', '2', '--focal-warmup', '10'])
+    assert train_embedded._focal_weight_at(5, lower) == pytest.approx(1.0)
+    assert train_embedded._focal_weight_at(10, lower) == 2.0
 
 
 def _short_run(out: Path) -> dict:
