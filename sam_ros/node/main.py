@@ -81,6 +81,12 @@ def main(args: Optional[List[str]] = None) -> int:
             executor.spin()
         except (KeyboardInterrupt, ExternalShutdownException):
             pass
+        except Exception:
+            # SIGINT shuts the context down from the signal handler; an executor thread
+            # that is just building its wait set then raises RCLError ("the given context
+            # is not valid"). That is a normal shutdown, not a crash.
+            if rclpy.ok():
+                raise
         finally:
             executor.shutdown()
         return EXIT_OK

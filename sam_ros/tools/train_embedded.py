@@ -165,7 +165,7 @@ def train(args: argparse.Namespace) -> dict:
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         optimizer.step()
-        window.setdefault('loss', []).append(float(loss))
+        window.setdefault('loss', []).append(float(loss.detach()))
         if (step + 1) % args.log_every == 0 or step + 1 == args.steps:
             stats = {k: float(np.mean(v)) for k, v in window.items()}
             stats['lr'] = _lr_at(step, args)
