@@ -285,8 +285,26 @@ class Script:
                                _levels_at(view, len(view.objects) - 1, xy))
         self._report(Outcome(step, title, answer, _OK, scores))
 
+    def _cached_stamp(self, stamp: int, view: View, xy) -> int:
+        """
+        Return a stamp of ``view``'s still scene whose frame the node holds.
+
+        The camera publishes faster than the node takes frames (it keeps the newest), so
+        a given stamp may never have reached the node. A probe click on it says; on
+        STALE_FRAME the next older stamp of the scene is tried.
+        """
+        candidates = [stamp] + sorted((s for s in self.camera.stamps_of(view.key)
+                                       if s < stamp), reverse=True)[:5]
+        for candidate in candidates:
+            probe = self.client.send(_prompt('demo/past_frame_probe', np.array([xy]), [1],
+                                             stamp_ns=candidate), self.timeout, self.alive)
+            if probe.result.status == _OK:
+                return candidate
+        return stamp
+
     def _past_frame(self) -> None:
         stamp, view = self._wait_hold(min_left=0.25, max_left=0.9)
+        stamp = self._cached_stamp(stamp, view, interior_point(view.actor[0]))
         deadline = time.monotonic() + 30.0
         while time.monotonic() < deadline:
             latest = self.camera.latest()
