@@ -29,7 +29,7 @@ import numpy as np
 import pytest
 
 from sam_ros.core import sam_model_registry, SamPredictor
-from sam_ros.synthetic.metrics import evaluate
+from sam_ros.synthetic.metrics import evaluate, mask_iou
 from sam_ros.synthetic.world import SceneGenerator
 from sam_ros.tools.evaluate_embedded import EVAL_SEED, predictor_adapter
 
@@ -49,8 +49,12 @@ THRESHOLDS = {
 
 
 @pytest.fixture(scope='module')
-def results() -> dict:
-    predictor = SamPredictor(sam_model_registry['embedded'](), device='cpu')
+def predictor() -> SamPredictor:
+    return SamPredictor(sam_model_registry['embedded'](), device='cpu')
+
+
+@pytest.fixture(scope='module')
+def results(predictor: SamPredictor) -> dict:
     generator = SceneGenerator(seed=EVAL_SEED)
     scenes = [generator.scene(i) for i in range(12)]
     return evaluate(predictor_adapter(predictor), scenes, seed=EVAL_SEED)
@@ -68,8 +72,8 @@ def test_embedded_model_meets_quality_floor(results: dict, measure: str) -> None
 NESTED_FLOORS = (0.52, 0.60, 0.70)
 
 
-def test_nested_clicks_give_three_distinct_masks_subpart_part_whole() -> None:
-    predictor = SamPredictor(sam_model_registry['embedded'](), device='cpu')
+def test_nested_clicks_give_three_distinct_masks_subpart_part_whole(
+        predictor: SamPredictor) -> None:
     generator = SceneGenerator(seed=EVAL_SEED)
     ious = []
     for index in range(8):
@@ -85,8 +89,7 @@ def test_nested_clicks_give_three_distinct_masks_subpart_part_whole() -> None:
             assert pred.levels == ('subpart', 'part', 'whole')
             areas = pred.masks.reshape(3, -1).sum(1)
             assert areas[0] < areas[1] < areas[2], f'scene {index}: areas {areas}'
-            ious.append([np.logical_and(m, t).sum() / np.logical_or(m, t).sum()
-                         for m, t in zip(pred.masks, obj.levels)])
+            ious.append([mask_iou(m, t) for m, t in zip(pred.masks, obj.levels)])
     assert len(ious) >= 10
     means = np.mean(ious, axis=0)
     assert np.all(means > NESTED_FLOORS), f'mean IoU per level {means.round(3)}'
