@@ -121,7 +121,7 @@ class Script:
 
     def _wait_hold(self, min_left: float = 1.0, max_left: Optional[float] = None,
                    timeout: float = 30.0) -> Tuple[int, View]:
-        """Wait for a frame of a still scene; return its stamp and view (ground truth)."""
+        """Wait for a still scene; return the stamp of a frame the node holds, and its view."""
         world = self.camera.world
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -133,7 +133,7 @@ class Script:
                     and (max_left is None or left <= max_left) and len(fresh) >= 3):
                 view = self.camera.view_for(latest[0])
                 if view is not None:
-                    return latest[0], view
+                    return self._cached_stamp(latest[0], view), view
             time.sleep(0.05)
         raise NoAnswer(f'the demo camera showed no still scene within {timeout:.0f} s')
 
@@ -285,7 +285,7 @@ class Script:
                                _levels_at(view, len(view.objects) - 1, xy))
         self._report(Outcome(step, title, answer, _OK, scores))
 
-    def _cached_stamp(self, stamp: int, view: View, xy) -> int:
+    def _cached_stamp(self, stamp: int, view: View) -> int:
         """
         Return a stamp of ``view``'s still scene whose frame the node holds.
 
@@ -293,10 +293,11 @@ class Script:
         a given stamp may never have reached the node. A probe click on it says; on
         STALE_FRAME the next older stamp of the scene is tried.
         """
+        xy = interior_point(view.actor[0])
         candidates = [stamp] + sorted((s for s in self.camera.stamps_of(view.key)
                                        if s < stamp), reverse=True)[:5]
         for candidate in candidates:
-            probe = self.client.send(_prompt('demo/past_frame_probe', np.array([xy]), [1],
+            probe = self.client.send(_prompt('demo/frame_probe', np.array([xy]), [1],
                                              stamp_ns=candidate), self.timeout, self.alive)
             if probe.result.status == _OK:
                 return candidate
@@ -304,7 +305,6 @@ class Script:
 
     def _past_frame(self) -> None:
         stamp, view = self._wait_hold(min_left=0.25, max_left=0.9)
-        stamp = self._cached_stamp(stamp, view, interior_point(view.actor[0]))
         deadline = time.monotonic() + 30.0
         while time.monotonic() < deadline:
             latest = self.camera.latest()
