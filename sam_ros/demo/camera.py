@@ -160,6 +160,12 @@ class DemoCamera(Node):
         with self._lock:
             return [s for s, (k, _, _) in self._history.items() if k == key]
 
+    def key_of(self, stamp_ns: int) -> Optional[Tuple[FrameKey, bool]]:
+        """Return (key, moving) of the frame published with ``stamp_ns``, or None."""
+        with self._lock:
+            entry = self._history.get(int(stamp_ns))
+        return None if entry is None else (entry[0], entry[1])
+
     def view_for(self, stamp_ns: int) -> Optional[View]:
         """Return the frame published with ``stamp_ns``, with its ground truth, or None."""
         with self._lock:

@@ -132,10 +132,30 @@ class Script:
             if (latest is not None and not latest[2] and left >= min_left
                     and (max_left is None or left <= max_left) and len(fresh) >= 3):
                 view = self.camera.view_for(latest[0])
-                if view is not None:
-                    return self._cached_stamp(latest[0], view), view
+                stamp = None if view is None else self._held_stamp(view)
+                if stamp is not None:
+                    return stamp, self.camera.view_for(stamp) or view
             time.sleep(0.05)
         raise NoAnswer(f'the demo camera showed no still scene within {timeout:.0f} s')
+
+    def _held_stamp(self, view: View) -> Optional[int]:
+        """
+        Return the stamp of a frame of ``view``'s still scene that the node holds, or None.
+
+        The camera publishes faster than the node takes frames (the node keeps the newest,
+        and DDS may overwrite frames the node has not taken yet), so a stamp the camera
+        published may never reach the node. A probe click with a zero stamp is answered
+        on the node's newest frame and carries that frame's stamp: when that frame shows
+        this still scene, the node holds it (its embedding is cached by the probe).
+        """
+        xy = interior_point(view.actor[0])
+        probe = self.client.send(_prompt('demo/frame_probe', np.array([xy]), [1]),
+                                 self.timeout, self.alive)
+        if probe.result.status != _OK or probe.stamp_ns <= self._since_ns:
+            return None
+        if self.camera.key_of(probe.stamp_ns) != (view.key, False):
+            return None         # the node's newest frame is older than this scene: retry
+        return probe.stamp_ns
 
     def _figure(self, name: str, answer: Answer, view: Optional[View], truth_ious,
                 title: str, points=None, labels=None, box=None,
@@ -284,24 +304,6 @@ class Script:
             scores = true_ious(mask_arrays(answer.result),
                                _levels_at(view, len(view.objects) - 1, xy))
         self._report(Outcome(step, title, answer, _OK, scores))
-
-    def _cached_stamp(self, stamp: int, view: View) -> int:
-        """
-        Return a stamp of ``view``'s still scene whose frame the node holds.
-
-        The camera publishes faster than the node takes frames (it keeps the newest), so
-        a given stamp may never have reached the node. A probe click on it says; on
-        STALE_FRAME the next older stamp of the scene is tried.
-        """
-        xy = interior_point(view.actor[0])
-        candidates = [stamp] + sorted((s for s in self.camera.stamps_of(view.key)
-                                       if s < stamp), reverse=True)[:5]
-        for candidate in candidates:
-            probe = self.client.send(_prompt('demo/frame_probe', np.array([xy]), [1],
-                                             stamp_ns=candidate), self.timeout, self.alive)
-            if probe.result.status == _OK:
-                return candidate
-        return stamp
 
     def _past_frame(self) -> None:
         stamp, view = self._wait_hold(min_left=0.25, max_left=0.9)
