@@ -27,6 +27,7 @@ the run's settings, time and losses.
 import argparse
 import json
 import math
+import os
 from pathlib import Path
 import platform
 import sys
@@ -68,9 +69,28 @@ def _parse(argv: Optional[List[str]]) -> argparse.Namespace:
                         help='torch threads; on a shared CPU use 1, OpenMP stalls otherwise')
     parser.add_argument('--precision', default='fp32', choices=['auto', 'fp32', 'bf16'],
                         help="autocast precision; 'auto' = bf16 where the CPU has AVX-512 BF16")
-    parser.add_argument('--out', type=Path, default=DEFAULT_OUT)
+    parser.add_argument('--out', type=Path, default=DEFAULT_OUT,
+                        help='the checkpoint file to write (its run record goes next to it, '
+                        '.json)')
     parser.add_argument('--log-every', type=int, default=50)
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    problem = _out_problem(args.out)
+    if problem:
+        parser.error(problem)
+    return args
+
+
+def _out_problem(out: Path) -> str:
+    """Say why ``out`` cannot take the checkpoint, before an hour of training is spent."""
+    if out.is_dir():
+        return (f'--out {out} is a directory; give the checkpoint file to write, e.g. '
+                f'--out {out / DEFAULT_OUT.name}')
+    parent = next((p for p in out.absolute().parents if p.exists()), None)
+    if parent is None or not parent.is_dir() or not os.access(parent, os.W_OK):
+        return f'--out {out}: cannot create or write under {parent}'
+    if out.exists() and not os.access(out, os.W_OK):
+        return f'--out {out} exists and is not writable'
+    return ''
 
 
 def _lr_at(step: int, args: argparse.Namespace) -> float:

@@ -135,3 +135,15 @@ def test_a_short_run_is_deterministic_and_loads_strictly(tmp_path: Path):
     assert record['steps'] == 2 and record['prompts_per_image']['boxes'] == 1
     model = sam_model_registry['embedded'](checkpoint=str(tmp_path / 'a.pt'))
     assert not model.training
+
+
+def test_an_unusable_out_path_fails_at_start_with_one_line(tmp_path: Path, capsys):
+    blocker = tmp_path / 'a_file'
+    blocker.write_text('')
+    for out, words in ((tmp_path, 'is a directory'), (blocker / 'x.pt', 'cannot create')):
+        with pytest.raises(SystemExit) as exit_info:
+            train_embedded._parse(['--out', str(out)])
+        assert exit_info.value.code == 2
+        assert words in capsys.readouterr().err
+    args = train_embedded._parse(['--out', str(tmp_path / 'new' / 'm.pt')])
+    assert args.out == tmp_path / 'new' / 'm.pt'
