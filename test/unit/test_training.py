@@ -23,7 +23,7 @@ import pytest
 from sam_ros.core import sam_model_registry
 from sam_ros.synthetic import SceneGenerator
 from sam_ros.tools import train_embedded
-from sam_ros.training.losses import (dice_loss, FOCAL_WEIGHT, mask_loss, multimask_loss,
+from sam_ros.training.losses import (dice_loss, mask_loss, multimask_loss,
                                      single_mask_loss)
 from sam_ros.training.samples import build_sample
 import torch
@@ -108,9 +108,10 @@ def test_samples_hold_prompts_inside_the_input_frame_and_their_targets():
 def test_focal_weight_ramps_from_zero_to_its_weight_over_the_warm_up():
     args = train_embedded._parse(['--focal-warmup', '100'])
     assert train_embedded._focal_weight_at(0, args) == 0.0
-    assert train_embedded._focal_weight_at(50, args) == pytest.approx(FOCAL_WEIGHT / 2)
-    assert train_embedded._focal_weight_at(100, args) == FOCAL_WEIGHT
-    assert train_embedded._focal_weight_at(0, train_embedded._parse([])) == FOCAL_WEIGHT
+    weight = train_embedded.DEFAULT_FOCAL_WEIGHT
+    assert train_embedded._focal_weight_at(50, args) == pytest.approx(weight / 2)
+    assert train_embedded._focal_weight_at(100, args) == weight
+    assert train_embedded._focal_weight_at(0, train_embedded._parse([])) == weight
     lower = train_embedded._parse(['--focal-weight', '2', '--focal-warmup', '10'])
     assert train_embedded._focal_weight_at(5, lower) == pytest.approx(1.0)
     assert train_embedded._focal_weight_at(10, lower) == 2.0
