@@ -62,8 +62,8 @@ def _parse(argv: Optional[List[str]]) -> argparse.Namespace:
     parser.add_argument('--weight-decay', type=float, default=0.01)
     parser.add_argument('--warmup', type=int, default=50)
     parser.add_argument('--focal-weight', type=float, default=DEFAULT_FOCAL_WEIGHT,
-                        help=f'weight of the focal term against dice (SAM: {FOCAL_WEIGHT:g}; '
-                        'at 20 the model sits in an all-background state for the first '
+                        help=f'weight of the focal term against dice (SAM: {FOCAL_WEIGHT:g}, '
+                        'at which the model sits in an all-background state for the first '
                         '250+ steps; default: %(default)s)')
     parser.add_argument('--focal-warmup', type=int, default=0,
                         help='steps over which the focal weight ramps up from 0 (dice '
