@@ -1,0 +1,77 @@
+# Copyright 2026 The sam_ros Authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Region clean-up of binary masks: drop small islands and fill small holes.
+
+The same post-processing as upstream SAM's automatic mask generator
+(``min_mask_region_area``): connected components of the mask (islands) or of its
+complement (holes) smaller than ``min_area`` pixels are removed. Connectivity is 8 for
+both, as upstream, and as there a hole is any background component below ``min_area``,
+one at the image border included. When every island is smaller than ``min_area`` the
+largest one is kept, so a clean-up never empties a mask that had pixels.
+"""
+
+from typing import Tuple
+
+import cv2
+import numpy as np
+
+__all__ = ['REGION_MODES', 'clean_mask', 'remove_small_regions']
+
+REGION_MODES = ('holes', 'islands')
+
+
+def remove_small_regions(mask: np.ndarray, min_area: int, mode: str) -> Tuple[np.ndarray, bool]:
+    """
+    Remove the islands (``mode='islands'``) or fill the holes (``'holes'``) below ``min_area``.
+
+    ``mask`` is a bool or 0/1 array ``(H, W)``. Returns ``(cleaned, changed)``: a new bool
+    ``(H, W)`` array and whether any pixel changed. ``min_area <= 0`` changes nothing.
+    Raises ValueError for an unknown ``mode`` or a mask that is not 2-D.
+    """
+    if mode not in REGION_MODES:
+        raise ValueError(f'mode must be one of {REGION_MODES}, got {mode!r}')
+    mask = np.asarray(mask)
+    if mask.ndim != 2:
+        raise ValueError(f'mask must be 2-D (H, W), got shape {mask.shape}')
+    mask = mask.astype(bool)
+    if min_area <= 0 or mask.size == 0:
+        return mask.copy(), False
+    fill = mode == 'holes'
+    work = (fill ^ mask).astype(np.uint8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(work, connectivity=8)
+    if count <= 1:
+        return mask.copy(), False
+    areas = stats[1:, cv2.CC_STAT_AREA]
+    small = np.flatnonzero(areas < min_area) + 1
+    if not fill and small.size == count - 1:
+        small = np.delete(small, int(np.argmax(areas)))
+    if small.size == 0:
+        return mask.copy(), False
+    hit = np.isin(labels, small)
+    cleaned = mask.copy()
+    cleaned[hit] = fill
+    return cleaned, True
+
+
+def clean_mask(mask: np.ndarray, min_area: int) -> Tuple[np.ndarray, bool]:
+    """
+    Fill the holes, then remove the islands, below ``min_area`` pixels (upstream's order).
+
+    Returns ``(cleaned, changed)`` as ``remove_small_regions``.
+    """
+    filled, changed_holes = remove_small_regions(mask, min_area, 'holes')
+    cleaned, changed_islands = remove_small_regions(filled, min_area, 'islands')
+    return cleaned, changed_holes or changed_islands
