@@ -48,7 +48,6 @@ import time
 import traceback
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
-import numpy as np
 from sam_ros.core.errors import SamError
 from sam_ros.core.runtime import resolve_device, set_threads
 from sam_ros.tools import gpu_engine
@@ -219,20 +218,21 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
               'parity': f'fp32 parity: {device} against the CPU path',
               'engine': 'Precision agreement and eager latency (with upstream when importable)',
               'variants': 'CUDA graphs and torch.compile'}
-    for name in SECTIONS:
-        if name in args.skip:
-            report.add(titles[name], ['Skipped: `--skip` on the command line.'])
-            continue
-        print(f'[gpu_check] {name} ...', file=sys.stderr, flush=True)
-        context.progress = (lambda lines, title=titles[name]: report.progress(title, lines))
-        _run_section(report, titles[name], Budget(_SECTION_S[name] * scale, total),
-                     bodies[name])
-    watchdog.cancel()
-    context.close()
+    try:
+        for name in SECTIONS:
+            if name in args.skip:
+                report.add(titles[name], ['Skipped: `--skip` on the command line.'])
+                continue
+            print(f'[gpu_check] {name} ...', file=sys.stderr, flush=True)
+            context.progress = (lambda lines, title=titles[name]: report.progress(title, lines))
+            _run_section(report, titles[name], Budget(_SECTION_S[name] * scale, total),
+                         bodies[name])
+    finally:
+        watchdog.cancel()
+        context.close()
     summary = gpu_engine.summary_lines(context)
-    report.add('Against the targets', summary)
-    report.header.append('')
-    report.header.append(f'Whole run: {time.monotonic() - started:.0f} s.')
+    report.add('Against the targets', summary + [
+        '', f'Whole run: {time.monotonic() - started:.0f} s (8 minutes at most on a GPU).'])
     report.write(finished=True)
     print(report.text(finished=True))
     print(f'[gpu_check] report: {args.out}', file=sys.stderr)
@@ -240,5 +240,4 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 
 if __name__ == '__main__':
-    np.set_printoptions(precision=4)
     sys.exit(main())
