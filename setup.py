@@ -63,6 +63,7 @@ setup(
             'sam-ros-benchmark = sam_ros.tools.benchmark_engine:main',
             'sam-ros-train-embedded = sam_ros.tools.train_embedded:main',
             'sam-ros-eval-embedded = sam_ros.tools.evaluate_embedded:main',
+            'sam-ros-gpu-check = sam_ros.tools.gpu_check:main',
         ],
     },
     zip_safe=False,

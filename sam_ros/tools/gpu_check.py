@@ -200,6 +200,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except SamError as exc:
         print(f'gpu_check: {exc}', file=sys.stderr)
         return 2
+    if device.type == 'cuda':
+        torch.cuda.set_device(device)   # streams and graphs are made on the current device
     total = Budget(args.time_limit)
     report = Report(args.out, _header(args, argv, device))
     report.write()

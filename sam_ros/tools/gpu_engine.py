@@ -31,8 +31,8 @@ from sam_ros.core.sam import Sam
 from sam_ros.tools.benchmark_engine import synthetic_frame
 from sam_ros.tools.gpu_measure import (Budget, build_model, compare_predictions,
                                        decoder_inputs, encoder_input, make_predictor,
-                                       max_abs_diff, prepare_variant, Skip, synchronize,
-                                       table, time_ms, Timing, VARIANTS)
+                                       max_abs_diff, one_line, prepare_variant, Skip,
+                                       synchronize, table, time_ms, Timing, VARIANTS)
 import torch
 
 __all__ = ['Context', 'engine_section', 'MODELS', 'parity_section', 'PRECISIONS',
@@ -230,9 +230,9 @@ def engine_section(ctx: Context, budget: Budget) -> List[str]:
     try:
         import segment_anything  # noqa: F401 - optional: upstream on the same device
         ctx.upstream_note = 'importable'
-    except ImportError as exc:
-        ctx.upstream_note = (f'upstream not installed ({exc}; `pip install segment-anything '
-                             'torchvision`): ratios are against our fp32 eager')
+    except Exception as exc:  # noqa: B902 - ImportError, or a torchvision that fails to load
+        ctx.upstream_note = (f'upstream not installed ({one_line(exc)}; `pip install '
+                             'segment-anything torchvision`): ratios are against our fp32 eager')
     rows, up_rows = [], []
     for name in ctx.models:
         if budget.spent():

@@ -32,8 +32,8 @@ pytestmark = [pytest.mark.node, pytest.mark.slow]
 _BUDGET_S = 300     # a hang guard: node start on a busy 2-core machine plus 2 x 2 s phases
 
 
-def test_node_section_dry_run_answers_every_prompt_and_stops_cleanly(tmp_path, domain_id,
-                                                                      helpers):
+def test_node_section_dry_run_answers_every_prompt_and_stops_cleanly(
+        tmp_path, domain_id, helpers):
     helpers.require_embedded_model()
     out = tmp_path / 'report.md'
     command = [sys.executable, '-P', '-m', 'sam_ros.tools.gpu_check', '--device', 'cpu',
