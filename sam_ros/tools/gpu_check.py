@@ -131,6 +131,10 @@ def _parse(argv: Optional[Sequence[str]]) -> argparse.Namespace:
                         help='seconds per node phase (default: 15 on a GPU, 2 with --quick)')
     parser.add_argument('--threads', type=int, default=None, help='torch CPU threads')
     parser.add_argument('--seed', type=int, default=0, help='random weights seed')
+    parser.add_argument('--upstream-path', default='',
+                        help='a folder that holds the segment_anything package (e.g. a '
+                        'checkout of facebookresearch/segment-anything) when it is not '
+                        'installed; it needs torchvision')
     return parser.parse_args(argv)
 
 
@@ -195,6 +199,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     started = time.monotonic()
     if args.threads:
         set_threads(args.threads)
+    if args.upstream_path:
+        sys.path.insert(0, os.path.abspath(args.upstream_path))
     try:
         device = resolve_device(args.device)
     except SamError as exc:
