@@ -320,10 +320,14 @@ def _variant(ctx: Context, variant: str, fn: Callable, inputs: Tuple[torch.Tenso
 
 def variants_section(ctx: Context, budget: Budget) -> List[str]:
     """CUDA graphs / torch.compile / both for the encoder and the decoder."""
-    rows = []
+    rows: List[List[str]] = []
+    compile_s: List[float] = []
     for variant, name, precision in _variant_entries(ctx):
         head = [variant, name, precision]
-        needed = 0.0 if ctx.quick or variant == 'cuda_graph' else _COMPILE_START_S.get(name, 60.0)
+        needed = 0.0
+        if not ctx.quick and variant != 'cuda_graph':
+            # At least the longest compile seen so far: a deeper model compiles no faster.
+            needed = max([_COMPILE_START_S.get(name, 60.0)] + compile_s)
         if budget.left() < needed:
             rows.append(head + [f'skipped: under {needed:.0f} s of the section budget left'
                                 if needed else _SKIP_BUDGET] + [''] * 5)
@@ -341,6 +345,8 @@ def variants_section(ctx: Context, budget: Budget) -> List[str]:
             eager = ctx.eager.get((name, precision))
             speedup = f'{eager.median_ms / enc.median_ms:.2f}x' if eager else '-'
             _note_best(ctx, name, enc, f'{precision} {variant}')
+            if variant != 'cuda_graph':
+                compile_s.append(enc_setup + dec_setup)
             rows.append(head + [enc.cell(), f'{enc_setup:.1f}', f'{enc_diff:.3g}', speedup,
                                 dec.cell(), f'{dec_setup:.1f} / {dec_diff:.3g}'])
         except Skip as exc:
