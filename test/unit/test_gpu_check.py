@@ -48,6 +48,7 @@ def _rows(text: str, first_cell: str) -> list:
             for line in text.splitlines() if line.startswith(f'| {first_cell} |')]
 
 
+@pytest.mark.slow
 def test_dry_run_exits_zero_and_reports_no_failure(dry_run):
     proc, out = dry_run
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
@@ -60,6 +61,7 @@ def test_dry_run_exits_zero_and_reports_no_failure(dry_run):
         assert f'## {title}' in text, title
 
 
+@pytest.mark.slow
 def test_dry_run_parity_of_the_cpu_path_with_itself_is_exact(dry_run):
     text = Path(dry_run[1]).read_text(encoding='utf-8')
     for model in ('vit_t', 'vit_b'):
@@ -67,6 +69,7 @@ def test_dry_run_parity_of_the_cpu_path_with_itself_is_exact(dry_run):
         assert row[1] == '0' and row[3] == '100.000%' and row[-1] == '0', row
 
 
+@pytest.mark.slow
 def test_dry_run_measures_each_precision_or_says_why_not(dry_run):
     text = Path(dry_run[1]).read_text(encoding='utf-8')
     engine = text.split('## Precision agreement')[1].split('\n## ')[0]
@@ -80,6 +83,7 @@ def test_dry_run_measures_each_precision_or_says_why_not(dry_run):
     assert 'upstream not installed' in engine or 'upstream fp32 encoder ms' in engine
 
 
+@pytest.mark.slow
 def test_dry_run_runs_compile_and_skips_cuda_graphs_with_a_reason(dry_run):
     text = Path(dry_run[1]).read_text(encoding='utf-8')
     rows = {(r[0], r[1], r[2]): r for variant in gpu_measure.VARIANTS
