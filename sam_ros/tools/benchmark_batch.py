@@ -24,8 +24,11 @@ One synthetic 480x640 frame, one process, so the ratios are like for like::
 For each N: the wall time of ``segment_prompts`` on N boxes (one decoder pass, masks
 upsampled, scored and sorted) against N calls of ``SamPredictor.segment``, and the same
 for the prompt encoder + mask decoder alone. Segment everything runs
-``SamAutomaticMaskGenerator.generate_from_embedding`` with the node's default filters
-and reports its decode / filter / NMS split. Latencies are medians after one warm-up.
+``SamAutomaticMaskGenerator.generate_from_embedding`` and reports its decode / filter /
+NMS split: with the node's default filters on the embedded model, and with the IoU and
+stability filters off (NMS 0.7) on random weights, whose predicted IoUs mean nothing
+(every mask is upsampled, scored and goes through NMS: the worst case). Latencies are
+medians after one warm-up; segment everything is one run after one warm-up.
 """
 
 import argparse
@@ -44,8 +47,10 @@ from sam_ros.core.runtime import set_threads
 from sam_ros.tools.benchmark_engine import synthetic_frame
 import torch
 
-#: The node's default segment-everything filters (config.py).
+#: The node's default segment-everything filters (config.py), and no score filters.
 _EVERYTHING = {'pred_iou_thresh': 0.3, 'stability_score_thresh': 0.5, 'box_nms_thresh': 0.7}
+_NO_SCORE_FILTERS = {'pred_iou_thresh': 0.0, 'stability_score_thresh': 0.0,
+                     'box_nms_thresh': 0.7}
 
 
 def _median_s(fn: Callable[[], object], repeats: int) -> float:
@@ -98,12 +103,14 @@ def bench_model(model: str, precision: str, counts: Sequence[int], grids: Sequen
         })
     everything = []
     for side in grids:
-        generator = SamAutomaticMaskGenerator(predictor, points_per_side=side, **_EVERYTHING)
+        filters = _EVERYTHING if model == 'embedded' else _NO_SCORE_FILTERS
+        generator = SamAutomaticMaskGenerator(predictor, points_per_side=side, **filters)
         generator.generate_from_embedding(embedding)  # warm-up
         start = time.perf_counter()
         records = generator.generate_from_embedding(embedding)
         wall = time.perf_counter() - start
         everything.append({'side': side, 'wall_s': wall, 'regions': len(records),
+                           'filters': 'node' if filters is _EVERYTHING else 'IoU/stability off',
                            **{k: v for k, v in generator.last_timings.items()}})
     return {'model': model, 'precision': predictor.precision, 'rows': rows,
             'everything': everything}
@@ -123,12 +130,13 @@ def markdown(results: List[Dict[str, object]]) -> str:
                 f"{row['decoder_batched_s'] * 1e3:.1f} | "
                 f"{row['decoder_single_s'] * 1e3:.1f} | "
                 f"{row['decoder_single_s'] / row['decoder_batched_s']:.2f}x |")
-    lines += ['', '| model | precision | grid | wall s | decode s | filter s | NMS s | '
-              'regions |', '|---' * 8 + '|']
+    lines += ['', '| model | precision | grid | filters | wall s | decode s | filter s | '
+              'NMS s | regions |', '|---' * 9 + '|']
     for result in results:
         for row in result['everything']:
             lines.append(
                 f"| {result['model']} | {result['precision']} | {row['side']}x{row['side']} | "
+                f"{row['filters']} | "
                 f"{row['wall_s']:.2f} | {row['decode']:.2f} | {row['filter']:.2f} | "
                 f"{row['nms']:.3f} | {row['regions']} |")
     return '\n'.join(lines) + '\n'
