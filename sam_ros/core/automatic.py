@@ -197,7 +197,7 @@ class SamAutomaticMaskGenerator:
         started = time.perf_counter()
         count = len(points)
         prompts = Prompts(points[:, None, :], np.ones((count, 1), np.int64), None, None,
-                          np.ones(count, int), np.zeros(count, bool), np.zeros(count))
+                          np.ones(count, int), np.zeros(count, bool))
         low_res, iou = self.predictor._decode(embedding, prompts)
         tokens = list(MULTI_TOKENS)
         low_res = low_res[:, tokens].flatten(0, 1)

@@ -105,7 +105,7 @@ def _stack(rows: Sequence[Prompts]) -> Prompts:
     return Prompts(coords, labels, boxes, None,
                    np.concatenate([r.num_points for r in rows]),
                    np.concatenate([r.has_box for r in rows]),
-                   np.concatenate([r.clipped for r in rows]))
+                   np.array([0.0 if r.clipped is None else r.clipped[0] for r in rows]))
 
 
 def segment_prompts(predictor: SamPredictor, prompts: Sequence[BatchPrompt],

@@ -98,7 +98,7 @@ class Prompts(NamedTuple):
     masks: Optional[np.ndarray]  # (N, 1, 4G, 4G) float32 logits, or None
     num_points: np.ndarray  # (N,) real (non-padding) points per prompt
     has_box: np.ndarray  # (N,) bool
-    clipped: np.ndarray  # (N,) float64 fraction of each box's area clipped off (0 = none)
+    clipped: Optional[np.ndarray] = None  # (N,) fraction of each box clipped off; None: 0
 
 
 def _numeric(name: str, value: object, dtype: type = np.float64) -> np.ndarray:
@@ -193,8 +193,6 @@ def check_prompts(point_coords: Optional[np.ndarray], point_labels: Optional[np.
     if count == 0 or np.any((num_points == 0) & ~has_box):
         raise PromptError('no prompt: give at least one point (label 1 or 0) or a box '
                           'for every prompt; a mask_input only refines a point or box')
-    if clipped is None:
-        clipped = np.zeros(count)
     return Prompts(coords, labels, boxes, masks, num_points, has_box, clipped)
 
 
@@ -469,6 +467,6 @@ class SamPredictor:
                 best_index=int(np.argmax(ious)), areas=areas[order],
                 boxes=selection.mask_boxes(masks)[order],
                 tokens=np.asarray(toks, dtype=np.int64)[order], mode=m,
-                box_clipped=float(prompts.clipped[i])))
+                box_clipped=0.0 if prompts.clipped is None else float(prompts.clipped[i])))
             start = stop
         return results
