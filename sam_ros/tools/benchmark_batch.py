@@ -111,7 +111,7 @@ def bench_model(model: str, precision: str, counts: Sequence[int], grids: Sequen
         wall = time.perf_counter() - start
         everything.append({'side': side, 'wall_s': wall, 'regions': len(records),
                            'filters': 'node' if filters is _EVERYTHING else 'IoU/stability off',
-                           **{k: v for k, v in generator.last_timings.items()}})
+                           **generator.last_timings})
     return {'model': model, 'precision': predictor.precision, 'rows': rows,
             'everything': everything}
 
