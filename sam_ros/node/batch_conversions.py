@@ -36,6 +36,7 @@ from std_msgs.msg import Header
 __all__ = [
     'batch_prompts',
     'best_kept_mask',
+    'boxes_to_batch',
     'center_size_to_xyxy',
     'detections_to_batch',
     'labels_to_image',
@@ -97,25 +98,44 @@ def _best_hypothesis(detection: Any) -> Tuple[str, float]:
     return best_id, best_score
 
 
+def boxes_to_batch(header: Header, boxes: np.ndarray, ids: Sequence[str],
+                   class_ids: Sequence[str], class_scores: Sequence[float],
+                   batch_id: str) -> SegmentBatch:
+    """
+    Return a ``SegmentBatch`` of one box prompt (MODE_AUTO) per row of ``boxes`` (N, 4).
+
+    ``ids``, ``class_ids`` and ``class_scores`` give each prompt's id (empty:
+    ``detection/<index>``), class id and score. Raises PromptError on a length mismatch.
+    """
+    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    if not len(boxes) == len(ids) == len(class_ids) == len(class_scores):
+        raise PromptError(f'{len(boxes)} boxes, {len(ids)} ids, {len(class_ids)} class ids '
+                          f'and {len(class_scores)} scores; give one of each per object')
+    batch = SegmentBatch(header=header, batch_id=batch_id)
+    for index, box in enumerate(boxes):
+        batch.prompts.append(BatchPromptMsg(
+            id=str(ids[index]) or f'detection/{index}', has_box=True,
+            box=[float(v) for v in box], mode=SegmentPrompt.MODE_AUTO,
+            class_id=str(class_ids[index]), class_score=float(class_scores[index])))
+    return batch
+
+
 def detections_to_batch(msg: Any, batch_id: str) -> SegmentBatch:
     """
     Return a ``SegmentBatch`` (one box prompt per detection) for a Detection2DArray.
 
-    Each prompt's id is the detection's ``id`` (or ``detection/<index>``), its class id and
-    score those of the detection's best-scoring hypothesis. The stamp is the array's.
+    Reads vision_msgs 4 (``bbox.center.position.x``, ``results[i].hypothesis.class_id``)
+    and older layouts (``bbox.center.x``, flat hypotheses). Each prompt's id is the
+    detection's ``id`` (else ``detection/<index>``), its class id and score those of the
+    best-scoring hypothesis; the stamp is the array's. See :func:`boxes_to_batch`.
     """
     detections = list(msg.detections)
     centers = [_center(d.bbox) for d in detections]
     sizes = [(float(d.bbox.size_x), float(d.bbox.size_y)) for d in detections]
-    boxes = center_size_to_xyxy(centers, sizes) if detections else np.zeros((0, 4))
-    batch = SegmentBatch(header=msg.header, batch_id=batch_id)
-    for index, (detection, box) in enumerate(zip(detections, boxes)):
-        class_id, score = _best_hypothesis(detection)
-        batch.prompts.append(BatchPromptMsg(
-            id=str(getattr(detection, 'id', '') or f'detection/{index}'), has_box=True,
-            box=[float(v) for v in box], mode=SegmentPrompt.MODE_AUTO, class_id=class_id,
-            class_score=score))
-    return batch
+    hypotheses = [_best_hypothesis(d) for d in detections]
+    return boxes_to_batch(msg.header, center_size_to_xyxy(centers, sizes),
+                          [str(getattr(d, 'id', '')) for d in detections],
+                          [h[0] for h in hypotheses], [h[1] for h in hypotheses], batch_id)
 
 
 def labels_to_image(labels: np.ndarray, header: Header) -> Image:

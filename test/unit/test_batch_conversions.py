@@ -33,6 +33,23 @@ def test_center_size_to_xyxy_on_plain_arrays():
         bconv.center_size_to_xyxy([[1.0, 2.0]], [[1.0, 1.0], [2.0, 2.0]])
 
 
+def test_detector_boxes_become_a_batch_carrying_ids_and_classes():
+    boxes = bconv.center_size_to_xyxy([[10.0, 20.0], [50.0, 60.0]], [[4.0, 6.0], [8.0, 8.0]])
+    header = Header(frame_id='cam')
+    batch = bconv.boxes_to_batch(header, boxes, ['d7', ''], ['cup', 'person'], [0.9, 0.4],
+                                 'detections/1')
+    assert batch.batch_id == 'detections/1' and batch.header.frame_id == 'cam'
+    assert [p.id for p in batch.prompts] == ['d7', 'detection/1']
+    assert [p.class_id for p in batch.prompts] == ['cup', 'person']
+    np.testing.assert_allclose([p.class_score for p in batch.prompts], [0.9, 0.4])
+    np.testing.assert_allclose(batch.prompts[1].box, [46, 56, 54, 64])
+    assert all(p.has_box and p.mode == SegmentPrompt.MODE_AUTO for p in batch.prompts)
+    # The batch converts like any other: every box becomes an engine prompt.
+    assert all(prompt is not None for prompt, _ in bconv.batch_prompts(batch))
+    with pytest.raises(PromptError, match='one of each'):
+        bconv.boxes_to_batch(header, boxes, ['a'], ['cup', 'x'], [0.9, 0.4], 'b')
+
+
 def test_batch_prompts_convert_each_prompt_on_its_own():
     batch = SegmentBatch(prompts=[
         BatchPrompt(id='a', has_box=True, box=[1.0, 2.0, 30.0, 40.0]),
