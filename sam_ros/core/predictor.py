@@ -32,8 +32,8 @@ from sam_ros.core.errors import ImageFormatError, PromptError, SamError
 from sam_ros.core.runtime import (precision_dtype, resolve_device, resolve_precision,
                                   tune_cpu_allocator)
 from sam_ros.core.sam import Sam
-from sam_ros.core.transforms import (as_rgb, postprocess_logits, resize_image, scale_boxes,
-                                     scale_coords, to_input_tensor)
+from sam_ros.core.transforms import (as_rgb, clip_boxes, postprocess_logits, resize_image,
+                                     scale_boxes, scale_coords, to_input_tensor)
 import torch
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
@@ -126,7 +126,7 @@ def check_prompts(point_coords: Optional[np.ndarray], point_labels: Optional[np.
     mask (1, h, w) or (h, w). Batched: coords (N, K, 2), labels (N, K), boxes (N, 4),
     masks (N, 1, h, w) or (N, h, w), with (h, w) = ``mask_size`` = (4G, 4G).
     Points other than padding must lie in [0, W] x [0, H]; boxes must have positive
-    width and height and are clipped to the same range (see :func:`clip_boxes`; a box
+    width and height and are clipped to the same range (see ``transforms.clip_boxes``; a box
     with no overlap with the image is refused).
     """
     height, width = original_size
@@ -194,29 +194,6 @@ def check_prompts(point_coords: Optional[np.ndarray], point_labels: Optional[np.
         raise PromptError('no prompt: give at least one point (label 1 or 0) or a box '
                           'for every prompt; a mask_input only refines a point or box')
     return Prompts(coords, labels, boxes, masks, num_points, has_box, clipped)
-
-
-def clip_boxes(boxes: np.ndarray, original_size: Tuple[int, int]
-               ) -> Tuple[np.ndarray, np.ndarray]:
-    """
-    Clip XYXY boxes (N, 4) to an image of ``original_size`` (H, W), i.e. [0, W] x [0, H].
-
-    A detector box at the frame edge often reaches a little past it; upstream accepts
-    such a box, and so do we, clipped. Returns the clipped boxes (N, 4) float64 and the
-    fraction (N,) of each box's area that was cut off (0 = inside the image). Raises
-    PromptError for a box with no overlap with the image (nothing left to segment).
-    """
-    height, width = original_size
-    clipped = boxes.copy()
-    clipped[:, 0::2] = np.clip(boxes[:, 0::2], 0.0, float(width))
-    clipped[:, 1::2] = np.clip(boxes[:, 1::2], 0.0, float(height))
-    empty = (clipped[:, 2] <= clipped[:, 0]) | (clipped[:, 3] <= clipped[:, 1])
-    if np.any(empty):
-        raise PromptError(f'box {boxes[empty][0].tolist()} does not overlap the '
-                          f'{width}x{height} image [0, {width}] x [0, {height}]')
-    area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
-    kept = (clipped[:, 2] - clipped[:, 0]) * (clipped[:, 3] - clipped[:, 1])
-    return clipped, 1.0 - kept / area
 
 
 def _fold_batchnorm(module: torch.nn.Module) -> None:

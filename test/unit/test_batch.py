@@ -19,7 +19,8 @@ import pytest
 from sam_ros.core.batch import BatchPrompt, outcome_labels, segment_prompts
 from sam_ros.core.build import build_tiny_sam, TinySamConfig
 from sam_ros.core.errors import PromptError
-from sam_ros.core.predictor import clip_boxes, SamPredictor
+from sam_ros.core.predictor import SamPredictor
+from sam_ros.core.transforms import clip_boxes
 import torch
 
 _TINY = TinySamConfig(img_size=64, embed_dims=(8, 16, 16, 24), depths=(1, 1, 1, 1),
