@@ -31,9 +31,10 @@ result, so that a prompt queue can call it.
 """
 
 import itertools
+import threading
 import time
 import traceback
-from typing import Any, Callable, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from sam_ros.core.automatic import SamAutomaticMaskGenerator
@@ -81,6 +82,9 @@ class BatchSegmenter:
         self._config = config
         self._log = node.get_logger().get_child('batch')
         self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+        self._counts = {'batches answered': 0, 'batch objects': 0, 'batch objects not ok': 0,
+                        'segment everything runs': 0}
         self._results_pub = node.create_publisher(SegmentBatchResult, '~/batch_results', qos)
         node.create_subscription(SegmentBatch, '~/batch', self.answer_batch, qos,
                                  callback_group=group)
@@ -120,8 +124,17 @@ class BatchSegmenter:
             self._log.warning(f'batch {msg.batch_id!r}: {refused} of {len(result.results)} '
                               f'objects not OK (first: {self._first_problem(result)})',
                               throttle_duration_sec=_THROTTLE_S)
+        with self._lock:
+            self._counts['batches answered'] += 1
+            self._counts['batch objects'] += len(result.results)
+            self._counts['batch objects not ok'] += refused
         self._results_pub.publish(result)
         return result
+
+    def stats(self) -> Dict[str, int]:
+        """Return the counters for /diagnostics (name -> count)."""
+        with self._lock:
+            return dict(self._counts)
 
     @staticmethod
     def _first_problem(result: SegmentBatchResult) -> str:
@@ -205,6 +218,8 @@ class BatchSegmenter:
 
     def answer_everything(self, header: Header) -> EverythingResult:
         """Segment the whole frame ``header.stamp`` names; return one EverythingResult."""
+        with self._lock:
+            self._counts['segment everything runs'] += 1
         try:
             return self._everything(header)
         except Exception as exc:  # noqa: B902 - every request gets an answer

@@ -406,6 +406,7 @@ class SamNode(Node):
         }
         values.update({key: value for key, value in counts.items()
                        if key.startswith('status_')})
+        values.update(self._batch.stats())  # issue 11: batches and segment everything
         status.values = [KeyValue(key=key, value=str(value)) for key, value in values.items()]
         array = DiagnosticArray(status=[status])
         array.header.stamp = self.get_clock().now().to_msg()

@@ -165,6 +165,8 @@ def test_one_invalid_box_fails_only_itself(io, client, helpers, stamps):
     labels = image_to_numpy(result.label_image)
     assert not np.any((labels == 2) | (labels == 3))
     assert list(result.confidences)[1:3] == [0.0, 0.0] and np.any(labels == 1)
+    values = client.wait_diagnostic('batch objects not ok', 2)
+    assert int(values['batches answered']) >= 1 and int(values['batch objects']) >= 4
 
 
 def test_a_batch_without_a_frame_answers_every_object(io, client, helpers):
