@@ -357,7 +357,9 @@ class SamPredictor:
         ``boxes`` (N, 4) XYXY and/or ``point_coords`` (N, K, 2) with ``point_labels``
         (N, K) (pad shorter prompts with label -1), ``mask_inputs`` (N, 1, 4G, 4G).
         ``mode`` applies per prompt. Memory grows by roughly 20 MB per prompt (fp32,
-        official sizes). Returns N :class:`Prediction` in prompt order.
+        official sizes). Returns N :class:`Prediction` in prompt order. One bad prompt
+        raises PromptError for all; ``sam_ros.core.batch.segment_prompts`` answers the
+        others.
         """
         embedding = self._current() if embedding is None else self._check_embedding(embedding)
         prompts = check_prompts(point_coords, point_labels, boxes, mask_inputs,
