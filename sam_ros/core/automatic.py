@@ -18,7 +18,7 @@ Segment everything: SAM's automatic mask generator on this engine.
 :class:`SamAutomaticMaskGenerator` takes upstream's constructor parameters and returns
 upstream's records, so migrating is one import::
 
-    from sam_ros.core.automatic import SamAutomaticMaskGenerator
+    from sam_ros.core import SamAutomaticMaskGenerator  # was: from segment_anything import
 
 Each record is a dict: ``segmentation`` (H, W) bool (or an uncompressed RLE dict with
 ``output_mode='uncompressed_rle'``), ``area`` int, ``bbox`` XYWH ints
