@@ -18,6 +18,8 @@ The sam_ros engine: Segment Anything without ROS (torch and numpy only).
 Build a model with ``sam_model_registry[name](checkpoint)`` or ``build_sam``.
 """
 
+from sam_ros.core.automatic import SamAutomaticMaskGenerator
+from sam_ros.core.batch import BatchOutcome, BatchPrompt, segment_prompts
 from sam_ros.core.build import (
     build_sam,
     EMBEDDED_CONFIG,
@@ -26,22 +28,28 @@ from sam_ros.core.build import (
 )
 from sam_ros.core.checkpoint import load_checkpoint, read_state_dict
 from sam_ros.core.errors import CheckpointError, ImageFormatError, PromptError, SamError
+from sam_ros.core.labels import label_image
 from sam_ros.core.predictor import ImageEmbedding, Prediction, SamPredictor
 from sam_ros.core.sam import Sam
 
 __all__ = [
+    'BatchOutcome',
+    'BatchPrompt',
     'build_sam',
     'CheckpointError',
     'EMBEDDED_CONFIG',
     'ImageEmbedding',
     'ImageFormatError',
+    'label_image',
     'load_checkpoint',
     'Prediction',
     'PromptError',
     'read_state_dict',
     'Sam',
     'sam_model_registry',
+    'SamAutomaticMaskGenerator',
     'SamError',
     'SamPredictor',
+    'segment_prompts',
     'TinySamConfig',
 ]

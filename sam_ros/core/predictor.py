@@ -24,7 +24,7 @@ resize factor; the prompt encoder adds 0.5). Labels: 1 foreground, 0 background,
 
 from dataclasses import dataclass
 import threading
-from typing import List, NamedTuple, Optional, Tuple
+from typing import List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from sam_ros.core import selection
@@ -32,8 +32,8 @@ from sam_ros.core.errors import ImageFormatError, PromptError, SamError
 from sam_ros.core.runtime import (precision_dtype, resolve_device, resolve_precision,
                                   tune_cpu_allocator)
 from sam_ros.core.sam import Sam
-from sam_ros.core.transforms import (as_rgb, postprocess_logits, resize_image, scale_boxes,
-                                     scale_coords, to_input_tensor)
+from sam_ros.core.transforms import (as_rgb, clip_boxes, postprocess_logits, resize_image,
+                                     scale_boxes, scale_coords, to_input_tensor)
 import torch
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
@@ -72,7 +72,8 @@ class Prediction:
     ``boxes`` (C, 4) int32 tight XYXY inclusive pixel bounds (zeros when empty);
     ``tokens`` (C,) int64 upstream decoder token of each mask; ``mode`` 'multi' or
     'single'. Multi-mask results are sorted by area ascending; ``np.argsort(tokens)``
-    recovers upstream's order.
+    recovers upstream's order. ``box_clipped`` is the fraction of the prompt box's area
+    that lay outside the image and was clipped off (0.0 without a box or clip).
     """
 
     masks: np.ndarray
@@ -85,6 +86,7 @@ class Prediction:
     boxes: np.ndarray
     tokens: np.ndarray
     mode: str
+    box_clipped: float = 0.0
 
 
 class Prompts(NamedTuple):
@@ -96,6 +98,7 @@ class Prompts(NamedTuple):
     masks: Optional[np.ndarray]  # (N, 1, 4G, 4G) float32 logits, or None
     num_points: np.ndarray  # (N,) real (non-padding) points per prompt
     has_box: np.ndarray  # (N,) bool
+    clipped: Optional[np.ndarray] = None  # (N,) fraction of each box clipped off; None: 0
 
 
 def _numeric(name: str, value: object, dtype: type = np.float64) -> np.ndarray:
@@ -123,9 +126,11 @@ def check_prompts(point_coords: Optional[np.ndarray], point_labels: Optional[np.
     mask (1, h, w) or (h, w). Batched: coords (N, K, 2), labels (N, K), boxes (N, 4),
     masks (N, 1, h, w) or (N, h, w), with (h, w) = ``mask_size`` = (4G, 4G).
     Points other than padding must lie in [0, W] x [0, H]; boxes must have positive
-    width and height and lie in the same range.
+    width and height and are clipped to the same range (see ``transforms.clip_boxes``; a box
+    with no overlap with the image is refused).
     """
     height, width = original_size
+    clipped = None
     lead = 'N, ' if batched else ''
     coords = labels = None
     if (point_coords is None) != (point_labels is None):
@@ -166,12 +171,7 @@ def check_prompts(point_coords: Optional[np.ndarray], point_labels: Optional[np.
         if np.any(inverted):
             raise PromptError(f'box {boxes[inverted][0].tolist()} is empty or inverted; '
                               'boxes are XYXY with x_max > x_min and y_max > y_min')
-        outside = ((boxes[:, 0] < 0) | (boxes[:, 1] < 0) | (boxes[:, 2] > width)
-                   | (boxes[:, 3] > height))
-        if np.any(outside):
-            raise PromptError(f'box {boxes[outside][0].tolist()} reaches outside the '
-                              f'{width}x{height} image; clip it to [0, {width}] x '
-                              f'[0, {height}]')
+        boxes, clipped = clip_boxes(boxes, original_size)
     if masks is not None:
         given = _numeric('mask_input', masks, np.float32)
         masks = given
@@ -193,7 +193,7 @@ def check_prompts(point_coords: Optional[np.ndarray], point_labels: Optional[np.
     if count == 0 or np.any((num_points == 0) & ~has_box):
         raise PromptError('no prompt: give at least one point (label 1 or 0) or a box '
                           'for every prompt; a mask_input only refines a point or box')
-    return Prompts(coords, labels, boxes, masks, num_points, has_box)
+    return Prompts(coords, labels, boxes, masks, num_points, has_box, clipped)
 
 
 def _fold_batchnorm(module: torch.nn.Module) -> None:
@@ -357,7 +357,9 @@ class SamPredictor:
         ``boxes`` (N, 4) XYXY and/or ``point_coords`` (N, K, 2) with ``point_labels``
         (N, K) (pad shorter prompts with label -1), ``mask_inputs`` (N, 1, 4G, 4G).
         ``mode`` applies per prompt. Memory grows by roughly 20 MB per prompt (fp32,
-        official sizes). Returns N :class:`Prediction` in prompt order.
+        official sizes). Returns N :class:`Prediction` in prompt order. One bad prompt
+        raises PromptError for all; ``sam_ros.core.batch.segment_prompts`` answers the
+        others.
         """
         embedding = self._current() if embedding is None else self._check_embedding(embedding)
         prompts = check_prompts(point_coords, point_labels, boxes, mask_inputs,
@@ -417,10 +419,12 @@ class SamPredictor:
                                       self.image_size)
 
     def _predictions(self, embedding: ImageEmbedding, prompts: Prompts,
-                     mode: str) -> List[Prediction]:
+                     mode: Union[str, Sequence[str]]) -> List[Prediction]:
+        """Decode ``prompts``; ``mode`` is one mode for all prompts or one per prompt."""
         low_res, iou = self._decode(embedding, prompts)
-        modes = [selection.resolve_mode(mode, int(n), bool(b))
-                 for n, b in zip(prompts.num_points, prompts.has_box)]
+        per_prompt = [mode] * len(prompts.has_box) if isinstance(mode, str) else list(mode)
+        modes = [selection.resolve_mode(m, int(n), bool(b))
+                 for m, n, b in zip(per_prompt, prompts.num_points, prompts.has_box)]
         tokens = [selection.tokens_for_mode(m) for m in modes]
         rows = [i for i, t in enumerate(tokens) for _ in t]
         cols = [c for t in tokens for c in t]
@@ -441,6 +445,7 @@ class SamPredictor:
                 low_res_logits=chosen[start:stop].numpy()[order], levels=tuple(levels),
                 best_index=int(np.argmax(ious)), areas=areas[order],
                 boxes=selection.mask_boxes(masks)[order],
-                tokens=np.asarray(toks, dtype=np.int64)[order], mode=m))
+                tokens=np.asarray(toks, dtype=np.int64)[order], mode=m,
+                box_clipped=0.0 if prompts.clipped is None else float(prompts.clipped[i])))
             start = stop
         return results

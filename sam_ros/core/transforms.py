@@ -30,13 +30,14 @@ Conventions used throughout:
 from typing import Tuple
 
 import numpy as np
-from sam_ros.core.errors import ImageFormatError
+from sam_ros.core.errors import ImageFormatError, PromptError
 import torch
 import torch.nn.functional as F
 
 __all__ = [
     'IMAGE_FORMATS',
     'as_rgb',
+    'clip_boxes',
     'postprocess_logits',
     'preprocess_shape',
     'resize_image',
@@ -171,3 +172,26 @@ def postprocess_logits(low_res: torch.Tensor, input_size: Tuple[int, int],
                            align_corners=False)
     logits = logits[..., :input_size[0], :input_size[1]]
     return F.interpolate(logits, tuple(original_size), mode='bilinear', align_corners=False)
+
+
+def clip_boxes(boxes: np.ndarray, original_size: Tuple[int, int]
+               ) -> Tuple[np.ndarray, np.ndarray]:
+    """
+    Clip XYXY boxes (N, 4) to an image of ``original_size`` (H, W), i.e. [0, W] x [0, H].
+
+    A detector box at the frame edge often reaches a little past it; upstream accepts
+    such a box, and so do we, clipped. Returns the clipped boxes (N, 4) float64 and the
+    fraction (N,) of each box's area that was cut off (0 = inside the image). Raises
+    PromptError for a box with no overlap with the image (nothing left to segment).
+    """
+    height, width = original_size
+    clipped = boxes.copy()
+    clipped[:, 0::2] = np.clip(boxes[:, 0::2], 0.0, float(width))
+    clipped[:, 1::2] = np.clip(boxes[:, 1::2], 0.0, float(height))
+    empty = (clipped[:, 2] <= clipped[:, 0]) | (clipped[:, 3] <= clipped[:, 1])
+    if np.any(empty):
+        raise PromptError(f'box {boxes[empty][0].tolist()} does not overlap the '
+                          f'{width}x{height} image [0, {width}] x [0, {height}]')
+    area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    kept = (clipped[:, 2] - clipped[:, 0]) * (clipped[:, 3] - clipped[:, 1])
+    return clipped, 1.0 - kept / area

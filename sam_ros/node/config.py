@@ -124,6 +124,34 @@ PARAMETERS: Dict[str, _Spec] = {
         choices=('rectified', 'raw')),
     'diagnostics_period': _Spec(
         1.0, 'Seconds between /diagnostics messages', low=0.1, high=60.0),
+    # Batched prompts and segment everything (issue 11)
+    'batch_max_per_pass': _Spec(
+        64, 'Most prompts of a ~/batch (or ~/detections) decoded in one decoder pass; '
+        'more are split into passes (memory: about 20 MB per prompt, official sizes, fp32)',
+        dynamic=True, low=1, high=1024),
+    'everything_points_per_side': _Spec(
+        16, 'Segment everything: grid points per image side (n x n single-point prompts)',
+        dynamic=True, low=1, high=128),
+    'everything_points_per_batch': _Spec(
+        64, 'Segment everything: grid points decoded in one pass', dynamic=True, low=1,
+        high=1024),
+    'everything_pred_iou_thresh': _Spec(
+        0.3, 'Segment everything: keep masks with predicted IoU above this (upstream 0.88, '
+        'tuned for ViT-H; the embedded model predicts lower IoUs)', dynamic=True, low=0.0,
+        high=1.0),
+    'everything_stability_score_thresh': _Spec(
+        0.5, 'Segment everything: keep masks with stability score at least this (upstream '
+        '0.95; the embedded model is less stable)', dynamic=True, low=0.0, high=1.0),
+    'everything_box_nms_thresh': _Spec(
+        0.7, 'Segment everything: box IoU above which the lower-IoU mask is dropped',
+        dynamic=True, low=0.0, high=1.0),
+    'everything_min_region_area': _Spec(
+        0, 'Segment everything: holes and islands below this many pixels are removed; 0 '
+        'keeps them', dynamic=True, low=0, high=100000000),
+    'everything_period': _Spec(
+        0.0, 'Seconds between segment-everything runs on the latest frame, published on '
+        '~/everything; 0 disables the periodic mode (the service always works)',
+        low=0.0, high=3600.0),
 }
 
 
@@ -152,6 +180,15 @@ class NodeConfig:
     clicked_point_topic: str = '/clicked_point'
     click_projection: str = 'rectified'
     diagnostics_period: float = 1.0
+    # Batched prompts and segment everything (issue 11)
+    batch_max_per_pass: int = 64
+    everything_points_per_side: int = 16
+    everything_points_per_batch: int = 64
+    everything_pred_iou_thresh: float = 0.3
+    everything_stability_score_thresh: float = 0.5
+    everything_box_nms_thresh: float = 0.7
+    everything_min_region_area: int = 0
+    everything_period: float = 0.0
 
     @property
     def random_weights(self) -> bool:

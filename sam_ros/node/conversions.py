@@ -40,6 +40,7 @@ from sensor_msgs.msg import CompressedImage, Image, RegionOfInterest
 from std_msgs.msg import Header
 
 __all__ = [
+    'BOX_CLIP_NOTE',
     'ENCODINGS',
     'PromptArrays',
     'box_prompt',
@@ -69,6 +70,8 @@ _LEVELS = {'subpart': SegmentMask.LEVEL_SUBPART, 'part': SegmentMask.LEVEL_PART,
 _MODES = {SegmentPrompt.MODE_AUTO: 'auto', SegmentPrompt.MODE_MULTI: 'multi',
           SegmentPrompt.MODE_SINGLE: 'single'}
 _MODE_IDS = {'multi': SegmentPrompt.MODE_MULTI, 'single': SegmentPrompt.MODE_SINGLE}
+#: A box whose clipped-off part exceeds this fraction of its area is noted in the message.
+BOX_CLIP_NOTE = 0.1
 
 
 def stamp_to_ns(stamp: Time) -> int:
@@ -363,7 +366,8 @@ def prediction_to_result(prediction, header: Header, prompt_id: str,
 
     Masks with a predicted IoU below ``min_iou`` are left out (``min_iou`` <= 0 keeps
     every mask, even one with a slightly negative prediction), the others keep their
-    order (by area); ``best_index`` indexes the kept masks. Timing and reuse fields are
+    order (by area); ``best_index`` indexes the kept masks. A box clipped by more than
+    ``BOX_CLIP_NOTE`` of its area says so in ``message``. Timing and reuse fields are
     left for the caller to fill in.
     """
     keep = kept_indices(prediction.iou, min_iou)
@@ -387,4 +391,8 @@ def prediction_to_result(prediction, header: Header, prompt_id: str,
             bbox=_roi(prediction.boxes[i], area)))
     best = max(range(len(keep)), key=lambda k: float(prediction.iou[keep[k]]))
     result.best_index = best
+    clipped = float(getattr(prediction, 'box_clipped', 0.0))
+    if clipped > BOX_CLIP_NOTE:
+        result.message = (f'box clipped to the image: {clipped:.0%} of its area lay outside '
+                          'the frame')
     return result

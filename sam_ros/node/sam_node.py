@@ -39,6 +39,7 @@ from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sam_ros.core.errors import PromptError, SamError
 from sam_ros.msg import SegmentPrompt, SegmentResult
 from sam_ros.node import conversions as conv
+from sam_ros.node.batch import BatchSegmenter
 from sam_ros.node.config import (apply_changes, ConfigError, declare_parameters, PARAMETERS,
                                  read_config)
 from sam_ros.node.frames import FrameStore
@@ -138,6 +139,9 @@ class SamNode(Node):
                     'accepted only when already in the camera optical frame '
                     '(camera_info.header.frame_id); install tf2_ros for any frame')
         self.create_service(Segment, '~/segment', self._on_segment, callback_group=prompts)
+        # Batched prompts, ~/detections and ~/segment_everything (issue 11)
+        self._batch = BatchSegmenter(self, self._predictor, self._store,
+                                     lambda: self._config, prompts, reliable)
 
         self._results_pub = self.create_publisher(SegmentResult, '~/results', reliable)
         self._mask_pub = self.create_publisher(Image, '~/mask', reliable)
@@ -402,6 +406,7 @@ class SamNode(Node):
         }
         values.update({key: value for key, value in counts.items()
                        if key.startswith('status_')})
+        values.update(self._batch.stats())  # issue 11: batches and segment everything
         status.values = [KeyValue(key=key, value=str(value)) for key, value in values.items()]
         array = DiagnosticArray(status=[status])
         array.header.stamp = self.get_clock().now().to_msg()
