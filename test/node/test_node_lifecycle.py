@@ -41,8 +41,8 @@ def _fatal_lines(output):
     (['encode_policy:=sometimes'], 2, 'encode_policy'),
     (['cache_size:=0'], 2, 'cache_size'),
     (['model_type:=vit_b'], 2, 'needs a checkpoint'),
-    (['model_type:=vit_t', 'checkpoint:=/nonexistent/mobile_sam.pt'], 2,
-     '/nonexistent/mobile_sam.pt'),
+    (['model_type:=vit_t', 'checkpoint:=/nonexistent/mobile_sam.pt'], 1,
+     'cannot load the model: checkpoint \'/nonexistent/mobile_sam.pt\' does not exist'),
 ])
 def test_bad_configuration_exits_at_start_with_one_line(
         start_node, helpers, parameters, exit_code, says):

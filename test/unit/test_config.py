@@ -22,9 +22,11 @@ from rcl_interfaces.msg import ParameterType
 import rclpy
 from rclpy.node import Node
 import rclpy.parameter
+from sam_ros.core.errors import CheckpointError
 from sam_ros.node.config import (
     apply_changes, config_from_values, ConfigError, declare_parameters, NodeConfig,
     PARAMETERS, read_config)
+from sam_ros.node.model import build_predictor
 import yaml
 
 
@@ -96,7 +98,6 @@ def test_overrides_are_read_once_into_the_config(make_node):
     (['device:=gpu'], 'use auto, cpu, cuda or cuda:N'),
     (['model_type:=vit_b'], 'needs a checkpoint'),
     (['model_type:=vit_x'], "'model_type' is 'vit_x'"),
-    (['checkpoint:=/no/such/file.pth'], 'does not exist'),
     (['precision:=fp16', 'device:=cpu'], 'needs a CUDA device'),
 ])
 def test_bad_configuration_fails_with_one_line(make_node, ros_args, match):
@@ -105,6 +106,13 @@ def test_bad_configuration_fails_with_one_line(make_node, ros_args, match):
         declare_parameters(node)
         read_config(node)
     assert '\n' not in str(info.value)
+
+
+def test_a_missing_checkpoint_file_is_a_model_that_cannot_load_not_a_bad_parameter():
+    config = config_from_values({'model_type': 'vit_t', 'checkpoint': '/no/such/file.pth'})
+    with pytest.raises(CheckpointError, match='does not exist') as info:
+        build_predictor(config)
+    assert not isinstance(info.value, ConfigError)
 
 
 def test_random_weights_need_an_empty_checkpoint(tmp_path):
