@@ -260,9 +260,10 @@ def _check_cross_fields(config: NodeConfig) -> None:
         raise ConfigError('allow_random_weights:=true and a checkpoint contradict each other; '
                           "set checkpoint:='' for random weights (tests only), or drop "
                           'allow_random_weights')
-    # A checkpoint path that names no file is not checked here: it is a model that cannot
-    # be loaded (CheckpointError from the loader, exit code 1), like a corrupt file.
-    if not config.checkpoint and config.model_type != 'embedded' and not config.allow_random_weights:
+    # A checkpoint path that names no file is not checked here: it is a model that
+    # cannot be loaded (CheckpointError from the loader, exit code 1), like a corrupt file.
+    if (not config.checkpoint and config.model_type != 'embedded'
+            and not config.allow_random_weights):
         raise ConfigError(f'model_type {config.model_type!r} needs a checkpoint: set '
                           'checkpoint:=/path/to/the/file (see docs/node.md for the official '
                           'downloads), or use model_type:=embedded')

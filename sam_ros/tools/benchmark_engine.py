@@ -15,11 +15,16 @@
 r"""
 Benchmark the engine: encoder, decoder and postprocessing latency per precision.
 
-Random weights (fixed seed), one synthetic 480x640 frame. Every number of one run
-comes from the same process, so ratios between precisions are like for like::
+One synthetic 480x640 frame. Every number of one run comes from the same process, so
+ratios between precisions are like for like::
 
     python -m sam_ros.tools.benchmark_engine --models vit_t vit_b --precisions fp32 auto \
-        --repeats 10 --encoder-repeats 3 --markdown-out /tmp/engine.md
+        --random-weights --repeats 10 --encoder-repeats 3 --markdown-out /tmp/engine.md
+
+Weights: the embedded model uses its committed weights; an official model uses
+``--checkpoint MODEL=FILE``, or random weights (seed 0) only with ``--random-weights``
+(timings do not depend on the weights, the agreement figures do). The table's header
+names the weights of every model.
 
 Latencies are medians over ``--repeats`` runs after one warm-up (``--encoder-repeats``
 overrides the count for the encoder, e.g. for vit_b at several seconds a forward).
@@ -42,6 +47,7 @@ from sam_ros.core.build import sam_model_registry
 from sam_ros.core.predictor import check_prompts, SamPredictor
 from sam_ros.core.runtime import set_threads, tune_cpu_allocator
 from sam_ros.core.transforms import postprocess_logits, resize_image, to_input_tensor
+from sam_ros.tools.cli import weights_problem, weights_source
 import torch
 
 _HEIGHT, _WIDTH = 480, 640
@@ -198,6 +204,22 @@ def markdown(rows: List[Dict[str, object]], header: str) -> str:
     return '\n'.join(lines) + '\n'
 
 
+def _checkpoints(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Dict[str, str]:
+    """Return model -> checkpoint from ``--checkpoint MODEL=FILE``; refuse silent randomness."""
+    checkpoints: Dict[str, str] = {}
+    for item in args.checkpoint:
+        name, sep, path = item.partition('=')
+        if not sep or name not in args.models or not path:
+            parser.error(f'--checkpoint {item!r}: write MODEL=FILE with MODEL one of --models')
+        checkpoints[name] = path
+    for name in args.models:
+        problem = weights_problem(name, checkpoints.get(name), args.random_weights)
+        if problem:
+            parser.error(problem.replace('--model-type', 'model').replace(
+                '--checkpoint FILE', f'--checkpoint {name}=FILE'))
+    return checkpoints
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the benchmark; print a markdown table (and write it with --markdown-out)."""
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
@@ -210,15 +232,23 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                         help='encoder runs per model (default: --repeats); lower for vit_b+')
     parser.add_argument('--threads', type=int, default=None,
                         help='torch threads (default: the cores this process may use)')
+    parser.add_argument('--checkpoint', action='append', default=[], metavar='MODEL=FILE',
+                        help='weights for one model of --models (repeat per model)')
+    parser.add_argument('--random-weights', action='store_true',
+                        help='time official models without --checkpoint on RANDOM weights '
+                        '(seed 0); without this flag they are refused')
     parser.add_argument('--markdown-out', default=None)
     args = parser.parse_args(argv)
+    checkpoints = _checkpoints(parser, args)
     threads = set_threads(args.threads)
     load_start = os.getloadavg()[0]
     image = synthetic_frame()
     rows = []
     for name in args.models:
         torch.manual_seed(0)
-        model = sam_model_registry[name]()
+        print(f'{name}: {weights_source(name, checkpoints.get(name))}', file=sys.stderr,
+              flush=True)
+        model = sam_model_registry[name](checkpoint=checkpoints.get(name))
         results = {}
         for precision in args.precisions:
             print(f'{name} {precision} ...', file=sys.stderr, flush=True)
@@ -236,8 +266,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                     row['iou_diff'] = f"{stats['max_iou_diff']:.4f}"
         del model
     tuned = tune_cpu_allocator()  # already applied by the predictors; reports the state
+    weights = '; '.join(f'{name} {weights_source(name, checkpoints.get(name))}'
+                        + (' (seed 0)' if not checkpoints.get(name) and name != 'embedded'
+                           else '')
+                        for name in dict.fromkeys(args.models))
     header = (f'torch {torch.__version__}, {_cpu_model()}, {threads} threads, '
-              f'frame {_HEIGHT}x{_WIDTH}, random weights (seed 0), allocator tuning '
+              f'frame {_HEIGHT}x{_WIDTH}, weights: {weights}, allocator tuning '
               f"{'on' if tuned else 'off'}, OMP_WAIT_POLICY="
               f"{os.environ.get('OMP_WAIT_POLICY', 'unset')}, 1-min load average "
               f'{load_start:.2f} at start and {os.getloadavg()[0]:.2f} at end')

@@ -42,7 +42,7 @@ def _fatal_lines(output):
     (['cache_size:=0'], 2, 'cache_size'),
     (['model_type:=vit_b'], 2, 'needs a checkpoint'),
     (['model_type:=vit_t', 'checkpoint:=/nonexistent/mobile_sam.pt'], 1,
-     'cannot load the model: checkpoint \'/nonexistent/mobile_sam.pt\' does not exist'),
+     "cannot load the model: checkpoint '/nonexistent/mobile_sam.pt' does not exist"),
 ])
 def test_bad_configuration_exits_at_start_with_one_line(
         start_node, helpers, parameters, exit_code, says):
