@@ -123,6 +123,11 @@ PARAMETERS: Dict[str, _Spec] = {
         choices=('rectified', 'raw')),
     'diagnostics_period': _Spec(
         1.0, 'Seconds between /diagnostics messages', low=0.1, high=60.0),
+    # --- issue 12 (engineer D): region clean-up of the masks (islands, holes) ----------
+    'min_region_area': _Spec(
+        256, 'Pixels: mask islands and holes smaller than this are removed / filled '
+        "(upstream's mask-generator clean-up); area and bbox describe the cleaned mask. "
+        '0 disables it', dynamic=True, low=0, high=100_000_000),
 }
 
 
@@ -151,6 +156,7 @@ class NodeConfig:
     clicked_point_topic: str = '/clicked_point'
     click_projection: str = 'rectified'
     diagnostics_period: float = 1.0
+    min_region_area: int = 256
 
     @property
     def random_weights(self) -> bool:

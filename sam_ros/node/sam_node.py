@@ -37,6 +37,7 @@ from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallb
 from rclpy.node import Node
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sam_ros.core.errors import PromptError, SamError
+from sam_ros.core.postprocess import clean_prediction
 from sam_ros.msg import SegmentPrompt, SegmentResult
 from sam_ros.node import conversions as conv
 from sam_ros.node.config import (apply_changes, ConfigError, declare_parameters, PARAMETERS,
@@ -330,6 +331,7 @@ class SamNode(Node):
         except PromptError as exc:
             return fail(header, prompt.prompt_id, SegmentResult.STATUS_INVALID_PROMPT,
                         str(exc)), None
+        prediction = clean_prediction(prediction, cfg.min_region_area)  # issue 12: regions
         decode_ms = (time.perf_counter() - started) * 1e3
         result = conv.prediction_to_result(prediction, header, prompt.prompt_id, cfg.min_iou)
         result.embedding_reused = lookup.reused
