@@ -43,7 +43,7 @@ from sam_ros.node import conversions as conv
 from sam_ros.node.config import (apply_changes, ConfigError, declare_parameters, PARAMETERS,
                                  read_config)
 from sam_ros.node.frames import FrameStore
-from sam_ros.node.model import build_predictor
+from sam_ros.node.model import build_predictor, warm_up
 from sam_ros.node.overlay import draw_overlay
 from sam_ros.node.projection import PointProjector
 from sam_ros.srv import Segment
@@ -82,6 +82,9 @@ class SamNode(Node):
                 f'RUNNING {cfg.model_type} WITH RANDOM WEIGHTS (allow_random_weights:=true): '
                 'masks are meaningless; use this for tests and benchmarks only')
         self.get_logger().info(model_note)
+        encode_ms, decode_ms = warm_up(self._predictor)  # issue 12: before 'ready'
+        self.get_logger().info(f'warmed up on a blank frame: encode {encode_ms:.0f} ms, '
+                               f'decode {decode_ms:.0f} ms')
 
         self._lock = threading.Lock()
         self._camera_info: Optional[CameraInfo] = None

@@ -403,3 +403,11 @@ def test_masks_are_cleaned_of_small_islands_by_min_region_area(
     assert sum(_small_islands(r.masks[0].mask, 256) for r in raw) > 0, \
         'no raw mask of this scene had a small island: pick another scene'
     assert _set(client, 'min_region_area', -1).successful is False
+
+
+def test_the_model_is_warmed_up_before_ready(running_node):
+    lines = running_node.output().splitlines()
+    warm = [i for i, line in enumerate(lines) if 'warmed up on a blank frame: encode' in line]
+    ready = [i for i, line in enumerate(lines) if ']: ready: image' in line]
+    assert len(warm) == 1 and len(ready) == 1, running_node.output()
+    assert warm[0] < ready[0]

@@ -101,3 +101,11 @@ def test_real_box_masks_keep_no_region_below_the_area():
         assert cleaned.areas[0] == int(mask.sum())
         assert (cleaned.boxes == mask_boxes(cleaned.masks)).all()
     assert seen_islands > 0      # the raw masks of this scene do have small islands
+
+
+def test_warm_up_runs_one_encode_and_decode_without_touching_the_state():
+    from sam_ros.node.model import warm_up
+    predictor = SamPredictor(sam_model_registry['embedded'](), device='cpu', precision='fp32')
+    encode_ms, decode_ms = warm_up(predictor)
+    assert encode_ms > 0.0 and decode_ms > 0.0
+    assert not predictor.is_image_set
