@@ -190,9 +190,7 @@ def declare_parameters(node: Node) -> None:
         try:
             node.declare_parameter(name, spec.default, _descriptor(name, spec))
         except InvalidParameterTypeException as exc:
-            raise ConfigError(
-                f'parameter {name!r} must be a {type(spec.default).__name__} like '
-                f'{spec.default!r} ({_one_line(exc)})') from None
+            raise ConfigError(_type_message(name, spec, _one_line(exc))) from None
         except (InvalidParameterValueException, ParameterException) as exc:
             raise ConfigError(f'parameter {name!r} has an invalid value{_hint(spec)} '
                               f'({_one_line(exc)})') from None
@@ -249,8 +247,7 @@ def _check_value(name: str, value: Any) -> None:
     spec = PARAMETERS[name]
     expected = type(spec.default)
     if isinstance(value, bool) != (expected is bool) or not isinstance(value, expected):
-        raise ConfigError(f'parameter {name!r} must be a {expected.__name__} like '
-                          f'{spec.default!r}, got {value!r}')
+        raise ConfigError(f'parameter {name!r} must be {_kind(spec)}, got {value!r}')
     if spec.choices and value not in spec.choices:
         raise ConfigError(f'parameter {name!r} is {value!r}; use one of: '
                           f'{", ".join(spec.choices)}')
@@ -276,6 +273,44 @@ def _check_cross_fields(config: NodeConfig) -> None:
     if config.precision == 'fp16' and config.device.strip().lower() == 'cpu':
         raise ConfigError("precision 'fp16' needs a CUDA device; on the CPU use bf16, fp32 "
                           'or auto')
+
+
+_KINDS = {bool: 'a bool (true or false)', int: 'an integer', float: 'a float',
+          str: 'a string'}
+_ROS_TYPES = {'BOOL': 'a bool', 'INTEGER': 'an integer', 'DOUBLE': 'a float',
+              'STRING': 'a string', 'BYTE_ARRAY': 'a byte array', 'BOOL_ARRAY': 'a bool array',
+              'INTEGER_ARRAY': 'an integer array', 'DOUBLE_ARRAY': 'a float array',
+              'STRING_ARRAY': 'a string array'}
+_OVERRIDE_RE = re.compile(r"to '(?P<value>.*)' of type '(?P<type>\w+)'")
+
+
+def _kind(spec: _Spec) -> str:
+    """Say what a parameter takes: 'a float in [0.0, 1.0] like 0.0', 'one of: a, b'."""
+    kind = _KINDS.get(type(spec.default), type(spec.default).__name__)
+    if spec.choices:
+        return f'{kind}, one of: {", ".join(spec.choices)}'
+    if spec.low is not None:
+        return f'{kind} in [{spec.low}, {spec.high}] like {_shown(spec.default)}'
+    return f'{kind} like {_shown(spec.default)}'
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, bool):
+        return 'true' if value else 'false'
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+def _type_message(name: str, spec: _Spec, ros_text: str) -> str:
+    """Explain an override of the wrong type; rclpy's own text names enum values."""
+    match = _OVERRIDE_RE.search(ros_text)
+    if not match:
+        return f'parameter {name!r} must be {_kind(spec)} ({ros_text})'
+    value, ros_type = match.group('value'), match.group('type')
+    got = f'got {value} ({_ROS_TYPES.get(ros_type, ros_type.lower())})'
+    if isinstance(spec.default, float) and ros_type == 'INTEGER':
+        return (f'parameter {name!r} must be {_kind(spec)}, {got}: ROS reads {value} as an '
+                f'integer, write {value}.0')
+    return f'parameter {name!r} must be {_kind(spec)}, {got}'
 
 
 def _hint(spec: _Spec) -> str:

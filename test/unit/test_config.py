@@ -92,6 +92,9 @@ def test_overrides_are_read_once_into_the_config(make_node):
 @pytest.mark.parametrize('ros_args,match', [
     (['cache_size:=0'], "'cache_size' has an invalid value"),
     (['min_iou:=1'], "'min_iou' must be a float"),
+    (['min_iou:=1'], r'in \[0.0, 1.0\] like 0.0, got 1 \(an integer\): .* write 1.0'),
+    (['cache_size:=1.5'], r"'cache_size' must be an integer in \[1, 256\] like 8, got 1.5"),
+    (['publish_mask:=3'], r"'publish_mask' must be a bool \(true or false\)"),
     (['max_prompt_age:=-1.0'], "'max_prompt_age' has an invalid value"),
     (['encode_policy:=sometimes'], "'encode_policy' is 'sometimes'; use one of"),
     (['image_transport:=theora'], 'use one of: raw, compressed'),
@@ -106,6 +109,7 @@ def test_bad_configuration_fails_with_one_line(make_node, ros_args, match):
         declare_parameters(node)
         read_config(node)
     assert '\n' not in str(info.value)
+    assert 'a int' not in str(info.value) and "expecting type" not in str(info.value)
 
 
 def test_a_missing_checkpoint_file_is_a_model_that_cannot_load_not_a_bad_parameter():
