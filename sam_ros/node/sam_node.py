@@ -42,6 +42,7 @@ from sam_ros.msg import SegmentPrompt, SegmentResult
 from sam_ros.node import conversions as conv
 from sam_ros.node.config import (apply_changes, ConfigError, declare_parameters, PARAMETERS,
                                  read_config)
+from sam_ros.node.events import subscription_events
 from sam_ros.node.frames import FrameStore
 from sam_ros.node.model import build_predictor, warm_up
 from sam_ros.node.overlay import draw_overlay
@@ -114,14 +115,20 @@ class SamNode(Node):
                               reliability=ReliabilityPolicy.RELIABLE)
 
         image_topic = self.resolve_topic_name('image')
+        fix = ('match the publisher with image_qos_reliability (now '
+               f'{cfg.image_qos_reliability})')  # issue 12: QoS warnings name real topics
         if cfg.image_transport == 'compressed':
             self.create_subscription(CompressedImage, image_topic + '/compressed',
-                                     self._on_compressed, image_qos, callback_group=frames)
+                                     self._on_compressed, image_qos, callback_group=frames,
+                                     event_callbacks=subscription_events(
+                                         self, image_topic + '/compressed', fix))
         else:
             self.create_subscription(Image, 'image', self._on_image, image_qos,
-                                     callback_group=frames)
+                                     callback_group=frames,
+                                     event_callbacks=subscription_events(self, 'image', fix))
         self.create_subscription(CameraInfo, 'camera_info', self._on_camera_info, image_qos,
-                                 callback_group=frames)
+                                 callback_group=frames,
+                                 event_callbacks=subscription_events(self, 'camera_info', fix))
         self.create_subscription(SegmentPrompt, '~/prompt', self._on_prompt, reliable,
                                  callback_group=prompts)
         self.create_subscription(PointStamped, '~/point', self._on_point, reliable,

@@ -411,3 +411,21 @@ def test_the_model_is_warmed_up_before_ready(running_node):
     ready = [i for i, line in enumerate(lines) if ']: ready: image' in line]
     assert len(warm) == 1 and len(ready) == 1, running_node.output()
     assert warm[0] < ready[0]
+
+
+def test_an_incompatible_image_publisher_is_named_by_its_remapped_topic(running_node, client):
+    from rclpy.event_handler import PublisherEventCallbacks
+    from rclpy.qos import QoSProfile, ReliabilityPolicy
+    from sensor_msgs.msg import Image
+    publisher = client.node.create_publisher(
+        Image, '/camera/image', QoSProfile(depth=1, reliability=ReliabilityPolicy.BEST_EFFORT),
+        event_callbacks=PublisherEventCallbacks(incompatible_qos=lambda event: None))
+    try:
+        def warned():
+            return [line for line in running_node.output().splitlines()
+                    if 'incompatible QoS' in line]
+        lines = client.wait_for(warned, 'the incompatible-QoS warning')
+    finally:
+        client.node.destroy_publisher(publisher)
+    assert 'a publisher on /camera/image offers an incompatible QoS (RELIABILITY)' in lines[0]
+    assert "'image'" not in lines[0] and 'image_qos_reliability' in lines[0]

@@ -109,7 +109,7 @@ def test_bad_configuration_fails_with_one_line(make_node, ros_args, match):
         declare_parameters(node)
         read_config(node)
     assert '\n' not in str(info.value)
-    assert 'a int' not in str(info.value) and "expecting type" not in str(info.value)
+    assert 'a int' not in str(info.value) and 'expecting type' not in str(info.value)
 
 
 def test_a_missing_checkpoint_file_is_a_model_that_cannot_load_not_a_bad_parameter():
