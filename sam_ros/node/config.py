@@ -24,8 +24,9 @@ returns the new config. ``docs/node.md`` lists the same table.
 """
 
 import dataclasses
+import difflib
 import re
-from typing import Any, Dict, Iterable, Mapping, NamedTuple, Optional, Tuple
+from typing import Any, Dict, Iterable, List, Mapping, NamedTuple, Optional, Tuple
 
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
 from rclpy.exceptions import (InvalidParameterTypeException, InvalidParameterValueException,
@@ -44,6 +45,7 @@ __all__ = [
     'config_from_values',
     'declare_parameters',
     'read_config',
+    'unknown_overrides',
 ]
 
 ENCODE_POLICIES = ('on_change', 'every_frame', 'on_prompt')
@@ -194,6 +196,30 @@ def declare_parameters(node: Node) -> None:
         except (InvalidParameterValueException, ParameterException) as exc:
             raise ConfigError(f'parameter {name!r} has an invalid value{_hint(spec)} '
                               f'({_one_line(exc)})') from None
+
+
+def unknown_overrides(node: Node) -> List[str]:
+    """
+    Return one warning line per parameter override that ``node`` never declared.
+
+    rclpy silently ignores ``-p no_such_param:=1`` and YAML keys that match nothing (a
+    typo such as ``min_iuo``). Call this after every parameter is declared (the
+    subscriptions declare their QoS overrides, if any); each line names the closest
+    declared parameter when there is one.
+    """
+    # rclpy keeps the overrides of this node (command line and YAML files) here; it has
+    # no public accessor for them.
+    overrides = getattr(node, '_parameter_overrides', {}) or {}
+    declared = sorted(node.list_parameters([], 0).names)
+    lines = []
+    for name in sorted(overrides):
+        if node.has_parameter(name):
+            continue
+        close = difflib.get_close_matches(name, declared, n=1, cutoff=0.6)
+        hint = f'; did you mean {close[0]!r}?' if close else '; see docs/node.md'
+        lines.append(f'parameter {name!r} is not a parameter of this node and is '
+                     f'ignored{hint}')
+    return lines
 
 
 def read_config(node: Node) -> NodeConfig:

@@ -41,7 +41,7 @@ from sam_ros.core.postprocess import clean_prediction
 from sam_ros.msg import SegmentPrompt, SegmentResult
 from sam_ros.node import conversions as conv
 from sam_ros.node.config import (apply_changes, ConfigError, declare_parameters, PARAMETERS,
-                                 read_config)
+                                 read_config, unknown_overrides)
 from sam_ros.node.events import subscription_events
 from sam_ros.node.frames import FrameStore
 from sam_ros.node.model import build_predictor, warm_up
@@ -161,6 +161,8 @@ class SamNode(Node):
         self.add_on_set_parameters_callback(self._validate_parameters)
         self.add_post_set_parameters_callback(self._apply_parameters)
         self._store.start()
+        for line in unknown_overrides(self):  # issue 12: typos in -p / YAML are named
+            self.get_logger().warning(line)
         self.get_logger().info(
             f'ready: image {image_topic} ({cfg.image_transport}, '
             f'{cfg.image_qos_reliability}), prompts on {self.resolve_topic_name("~/prompt")}, '

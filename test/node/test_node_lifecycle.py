@@ -117,3 +117,15 @@ def test_compressed_transport_takes_png_and_reports_bad_data(start_node, client,
     assert bad.status == SegmentResult.STATUS_BAD_IMAGE
     assert node.alive()
     assert node.interrupt() == 0, node.output()
+
+
+def test_an_unknown_parameter_is_warned_about_once_with_the_closest_name(
+        start_node, client, helpers):
+    helpers.require_embedded_model()
+    node = start_node('min_iuo:=0.5')
+    client.wait_ready(node)
+    client.wait_for(lambda: ']: ready: ' in node.output(), "the node's ready line")
+    warnings = [line for line in node.output().splitlines() if "'min_iuo'" in line]
+    assert len(warnings) == 1, node.output()
+    assert 'WARN' in warnings[0] and "did you mean 'min_iou'?" in warnings[0]
+    assert node.interrupt() == 0, node.output()

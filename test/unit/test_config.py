@@ -25,7 +25,7 @@ import rclpy.parameter
 from sam_ros.core.errors import CheckpointError
 from sam_ros.node.config import (
     apply_changes, config_from_values, ConfigError, declare_parameters, NodeConfig,
-    PARAMETERS, read_config)
+    PARAMETERS, read_config, unknown_overrides)
 from sam_ros.node.model import build_predictor
 import yaml
 
@@ -174,3 +174,21 @@ def test_docs_list_every_parameter(repo_root: Path):
     text = (repo_root / 'docs' / 'node.md').read_text(encoding='utf-8')
     for name in PARAMETERS:
         assert f'`{name}`' in text, name
+
+
+def test_unknown_overrides_are_named_with_the_closest_parameter(make_node, tmp_path):
+    params = tmp_path / 'p.yaml'
+    params.write_text('sam_config_test:\n  ros__parameters:\n    cache_sise: 4\n')
+    node = make_node('-p', 'min_iuo:=0.5', '-p', 'no_such_param:=1', '-p', 'min_iou:=0.5',
+                     '--params-file', str(params))
+    declare_parameters(node)
+    lines = unknown_overrides(node)
+    assert lines == [
+        "parameter 'cache_sise' is not a parameter of this node and is ignored; did you "
+        "mean 'cache_size'?",
+        "parameter 'min_iuo' is not a parameter of this node and is ignored; did you mean "
+        "'min_iou'?",
+        "parameter 'no_such_param' is not a parameter of this node and is ignored; see "
+        'docs/node.md']
+    assert read_config(node).min_iou == 0.5
+    assert unknown_overrides(make_node('-p', 'use_sim_time:=true')) == []
