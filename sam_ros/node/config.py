@@ -125,7 +125,7 @@ PARAMETERS: Dict[str, _Spec] = {
         choices=('rectified', 'raw')),
     'diagnostics_period': _Spec(
         1.0, 'Seconds between /diagnostics messages', low=0.1, high=60.0),
-    # --- issue 12 (engineer D): region clean-up of the masks (islands, holes) ----------
+    # --- region clean-up of the masks (islands, holes) -------------------------------
     'min_region_area': _Spec(
         256, 'Pixels: mask islands and holes smaller than this are removed / filled '
         "(upstream's mask-generator clean-up); area and bbox describe the cleaned mask. "

@@ -83,7 +83,7 @@ class SamNode(Node):
                 f'RUNNING {cfg.model_type} WITH RANDOM WEIGHTS (allow_random_weights:=true): '
                 'masks are meaningless; use this for tests and benchmarks only')
         self.get_logger().info(model_note)
-        encode_ms, decode_ms = warm_up(self._predictor)  # issue 12: before 'ready'
+        encode_ms, decode_ms = warm_up(self._predictor)  # warm-up, before 'ready'
         self.get_logger().info(f'warmed up on a blank frame: encode {encode_ms:.0f} ms, '
                                f'decode {decode_ms:.0f} ms')
 
@@ -116,7 +116,7 @@ class SamNode(Node):
 
         image_topic = self.resolve_topic_name('image')
         fix = ('match the publisher with image_qos_reliability (now '
-               f'{cfg.image_qos_reliability})')  # issue 12: QoS warnings name real topics
+               f'{cfg.image_qos_reliability})')  # QoS warnings name real topics
         if cfg.image_transport == 'compressed':
             self.create_subscription(CompressedImage, image_topic + '/compressed',
                                      self._on_compressed, image_qos, callback_group=frames,
@@ -161,7 +161,7 @@ class SamNode(Node):
         self.add_on_set_parameters_callback(self._validate_parameters)
         self.add_post_set_parameters_callback(self._apply_parameters)
         self._store.start()
-        for line in unknown_overrides(self):  # issue 12: typos in -p / YAML are named
+        for line in unknown_overrides(self):  # typos in -p / YAML are named
             self.get_logger().warning(line)
         self.get_logger().info(
             f'ready: image {image_topic} ({cfg.image_transport}, '
@@ -343,7 +343,7 @@ class SamNode(Node):
         except PromptError as exc:
             return fail(header, prompt.prompt_id, SegmentResult.STATUS_INVALID_PROMPT,
                         str(exc)), None
-        prediction = clean_prediction(prediction, cfg.min_region_area)  # issue 12: regions
+        prediction = clean_prediction(prediction, cfg.min_region_area)  # region clean-up
         decode_ms = (time.perf_counter() - started) * 1e3
         result = conv.prediction_to_result(prediction, header, prompt.prompt_id, cfg.min_iou)
         result.embedding_reused = lookup.reused

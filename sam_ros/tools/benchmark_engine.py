@@ -51,7 +51,8 @@ from sam_ros.tools.cli import weights_problem, weights_source
 import torch
 
 _HEIGHT, _WIDTH = 480, 640
-# Upstream fp32 figures on this machine kind (docs/../sam_facts.md), MALLOC_MMAP_MAX_=0.
+# Upstream fp32 figures: the upstream code (segment_anything, MobileSAM) measured on a 2-core
+# AMD EPYC KVM guest (this machine kind), 2 torch threads, with MALLOC_MMAP_MAX_=0.
 UPSTREAM_ENCODER_S = {'vit_t': 0.58, 'vit_b': 5.7, 'vit_l': 16.0, 'vit_h': 31.0}
 UPSTREAM_DECODE_POINT_MS = 42.0
 UPSTREAM_DECODE_BOX_MS = 41.0
