@@ -17,8 +17,8 @@
 Docs and code state facts, not pointers a user cannot follow.
 
 No file of the package, the tests, the docs or the scripts cites a tracker issue by
-number ("issue 3"), a notes file that is not in the repository (``sam_facts.md``), or
-an absolute path of the development machine (``/work/...``): say the fact itself.
+its number, a notes file that is not in the repository (the "sam facts" notes), or an
+absolute path of the development machine (under its work folder): say the fact itself.
 """
 
 from pathlib import Path
