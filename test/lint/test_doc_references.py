@@ -57,4 +57,3 @@ def test_no_file_cites_an_issue_number_a_missing_notes_file_or_a_machine_path(
             if _CITATIONS.search(line):
                 hits.append(f'{path.relative_to(repo_root)}:{number}: {line.strip()}')
     assert hits == [], 'state the fact instead of citing it:\n' + '\n'.join(hits)
-
