@@ -40,6 +40,7 @@ from sam_ros.core.errors import PromptError, SamError
 from sam_ros.core.postprocess import clean_prediction
 from sam_ros.msg import SegmentPrompt, SegmentResult
 from sam_ros.node import conversions as conv
+from sam_ros.node.bridge import backend_note as image_backend_note
 from sam_ros.node.config import (apply_changes, ConfigError, declare_parameters, PARAMETERS,
                                  read_config, unknown_overrides)
 from sam_ros.node.events import subscription_events
@@ -83,6 +84,7 @@ class SamNode(Node):
                 f'RUNNING {cfg.model_type} WITH RANDOM WEIGHTS (allow_random_weights:=true): '
                 'masks are meaningless; use this for tests and benchmarks only')
         self.get_logger().info(model_note)
+        self.get_logger().info(image_backend_note())  # cv_bridge, or the own conversion
         encode_ms, decode_ms = warm_up(self._predictor)  # warm-up, before 'ready'
         self.get_logger().info(f'warmed up on a blank frame: encode {encode_ms:.0f} ms, '
                                f'decode {decode_ms:.0f} ms')
