@@ -30,6 +30,7 @@ import pytest
     ['-c', 'import sam_ros.msg, sam_ros.srv; from sam_ros.msg import SegmentPrompt'],
     ['-m', 'sam_ros.demo', '--help'],
     ['-m', 'sam_ros.demo.benchmark_node', '--help'],
+    ['-m', 'sam_ros.node.main', '--help'],
 ])
 def test_a_documented_command_runs_from_the_repository_root(repo_root, command):
     done = subprocess.run([sys.executable, *command], cwd=repo_root, capture_output=True,
