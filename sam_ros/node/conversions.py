@@ -37,6 +37,7 @@ import numpy as np
 from sam_ros.core.errors import ImageFormatError, PromptError
 from sam_ros.msg import SegmentMask, SegmentPrompt, SegmentResult
 from sam_ros.node import bridge
+from sam_ros.node.compressed import check_complete
 from sensor_msgs.msg import CompressedImage, Image, RegionOfInterest
 from std_msgs.msg import Header
 
@@ -191,7 +192,7 @@ def compressed_to_rgb(msg: CompressedImage) -> np.ndarray:
     if len(msg.data) == 0:
         raise ImageFormatError('compressed image has no data')
     buffer = np.frombuffer(msg.data, dtype=np.uint8)
-    _check_complete(buffer.tobytes(), msg.format)
+    check_complete(buffer.tobytes(), msg.format)
     decoded = cv2.imdecode(buffer, cv2.IMREAD_UNCHANGED)
     if decoded is None or decoded.size == 0:
         raise ImageFormatError(f'could not decode the {msg.format or "compressed"} image '
@@ -208,29 +209,6 @@ def compressed_to_rgb(msg: CompressedImage) -> np.ndarray:
         return _to_rgb(decoded, 'mono8')
     # OpenCV decodes colour to BGR(A), which is also what image_transport compresses.
     return _to_rgb(decoded, 'bgra8' if decoded.shape[2] == 4 else 'bgr8')
-
-
-_PNG_SIGNATURE = b'\x89PNG\r\n\x1a\n'
-_PNG_END = b'IEND\xaeB`\x82'
-_JPEG_START, _JPEG_END = b'\xff\xd8', b'\xff\xd9'
-_TAIL = 64
-
-
-def _check_complete(data: bytes, fmt: str) -> None:
-    """
-    Refuse a png or jpeg that ends before its end marker, before the decoder sees it.
-
-    libpng and libjpeg print their own complaints about a truncated file straight to
-    stderr ("libpng error: ..."), outside the ROS log; the node's one throttled line is
-    the message instead.
-    """
-    tail = data[-_TAIL:]
-    if data.startswith(_PNG_SIGNATURE) and _PNG_END not in tail:
-        raise ImageFormatError(f'the {fmt or "png"} image ({len(data)} bytes) is truncated: '
-                               'its png IEND chunk is missing')
-    if data.startswith(_JPEG_START) and _JPEG_END not in tail:
-        raise ImageFormatError(f'the {fmt or "jpeg"} image ({len(data)} bytes) is truncated: '
-                               'its jpeg end-of-image marker is missing')
 
 
 def numpy_to_image(pixels: np.ndarray, encoding: str,
