@@ -64,9 +64,8 @@ def warm_up(predictor: SamPredictor) -> Tuple[float, float]:
     Run one encode and one decode of a blank frame; return their times (ms).
 
     The first forward passes of a fresh model pay one-off costs (allocator growth,
-    oneDNN kernel selection, lazy CUDA init): 1-2 s on the CPU for the first
-    ``set_image`` and ~1 s for the first ``predict``. Paying them at start makes the
-    first real answer as fast as the next ones. The predictor's state is not touched
+    oneDNN kernel selection, lazy CUDA initialisation). Paying them at start keeps
+    them out of the first real answer. The predictor's state is not touched
     (``encode`` and ``segment(embedding=...)``).
     """
     height, width = WARM_UP_SIZE
