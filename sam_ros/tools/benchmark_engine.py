@@ -44,6 +44,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 from sam_ros.core.build import sam_model_registry
+from sam_ros.core.postprocess import clean_prediction, DEFAULT_MIN_REGION_AREA
 from sam_ros.core.predictor import check_prompts, SamPredictor
 from sam_ros.core.runtime import set_threads, tune_cpu_allocator
 from sam_ros.core.transforms import postprocess_logits, resize_image, to_input_tensor
@@ -148,6 +149,10 @@ def bench_precision(model: torch.nn.Module, precision: str, image: np.ndarray,
         lambda: predictor.segment(point, label, embedding=embedding), repeats)
     row['segment_16_boxes_ms'] = _median_ms(
         lambda: predictor.segment_batch(boxes=boxes, embedding=embedding), repeats)
+    # The node's region clean-up (min_region_area, default 256 px) of one point's 3 masks.
+    three_masks = predictor.segment(point, label, mode='multi', embedding=embedding)
+    row['clean_3_ms'] = _median_ms(
+        lambda: clean_prediction(three_masks, DEFAULT_MIN_REGION_AREA), repeats)
     # Outputs for the agreement check: 8 points (multi) and the 16 boxes (single).
     points = np.stack([rng.uniform(0, _WIDTH, 8), rng.uniform(0, _HEIGHT, 8)], axis=1)
     outputs = [predictor.segment(p[None], label, mode='multi', embedding=embedding)
@@ -187,9 +192,9 @@ def markdown(rows: List[Dict[str, object]], header: str) -> str:
              '| model | precision | preprocess ms | encoder s | vs upstream fp32 | '
              'page faults / forward | '
              'decode 1 point ms | decode 1 box ms | decode 16 boxes ms (per prompt) | '
-             'postprocess 3 masks ms | segment 1 point ms | pixel agreement vs fp32 | '
-             'max IoU diff |',
-             '|---' * 13 + '|']
+             'postprocess 3 masks ms | segment 1 point ms | clean-up 3 masks ms | '
+             'pixel agreement vs fp32 | max IoU diff |',
+             '|---' * 14 + '|']
     for row in rows:
         upstream = UPSTREAM_ENCODER_S.get(str(row['model']))
         encoder_s = float(row['encoder_ms']) / 1e3
@@ -201,6 +206,7 @@ def markdown(rows: List[Dict[str, object]], header: str) -> str:
             f"{row['decode_box_ms']:.1f} | {row['decode_16_boxes_ms']:.1f} "
             f"({float(row['decode_16_boxes_ms']) / 16:.1f}) | "
             f"{row['postprocess_3_ms']:.1f} | {row['segment_point_ms']:.1f} | "
+            f"{row['clean_3_ms']:.1f} | "
             f"{row.get('agreement', '-')} | {row.get('iou_diff', '-')} |")
     return '\n'.join(lines) + '\n'
 
