@@ -27,16 +27,32 @@ API (launch, launch_ros); needs a full ROS 2 install.
 The node gets config/fastdds_large_shm.xml as its Fast DDS profile (8 MB shared-memory
 segments: a three-mask result at 640 x 480 is 0.9 MB, above the default 512 KB), unless
 FASTDDS_DEFAULT_PROFILES_FILE is already set or ``fastdds_profile`` names another file.
+
+When the node exits on its own (a bad parameter, a checkpoint that cannot be loaded, a
+crash), launch shuts down and says why (``sam_node exited: exit code 2: bad
+configuration ...``) instead of idling on with nothing running.
 """
 
-from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument
+from launch import LaunchContext, LaunchDescription
+from launch.actions import DeclareLaunchArgument, LogInfo, RegisterEventHandler, Shutdown
+from launch.event_handlers import OnProcessExit
+from launch.events.process import ProcessExited
 from launch.substitutions import EnvironmentVariable, LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import Node
 from launch_ros.parameter_descriptions import ParameterValue
 from launch_ros.substitutions import FindPackageShare
+from sam_ros.node.exit_codes import describe_exit
 
 _MODEL_TYPES = ['embedded', 'vit_t', 'vit_b', 'vit_l', 'vit_h', 'default']
+
+
+def _on_node_exit(event: ProcessExited, context: LaunchContext) -> list:
+    """Shut launch down with the reason when the node exits by itself."""
+    if context.is_shutdown:
+        return []       # launch is stopping the node (Ctrl-C): nothing to say
+    reason = f'sam_node exited: {describe_exit(event.returncode)}'
+    return [LogInfo(msg=f'[sam.launch] {reason}; shutting down launch'),
+            Shutdown(reason=reason)]
 
 
 def generate_launch_description() -> LaunchDescription:
@@ -93,4 +109,5 @@ def generate_launch_description() -> LaunchDescription:
         output='screen',
         emulate_tty=True,
     )
-    return LaunchDescription(arguments + [node])
+    on_exit = RegisterEventHandler(OnProcessExit(target_action=node, on_exit=_on_node_exit))
+    return LaunchDescription(arguments + [node, on_exit])

@@ -25,6 +25,34 @@ Importing ``sam_ros`` loads nothing else (no torch, no rclpy). The parts:
   colcon install space, not in the source tree.
 """
 
+import os as _os
+import sys as _sys
+
 __version__ = '0.1.0'
+
+
+def _find_generated_messages() -> None:
+    """
+    Add the install space's ``sam_ros`` folder to this package's path when it is shadowed.
+
+    ``python -m sam_ros.demo`` (or ``python -c``) run from the repository root puts the
+    source tree first on ``sys.path``, so this file is the source tree's and its folder
+    has no ``msg``/``srv`` (rosidl generates them into the colcon install space only).
+    The first ``sam_ros`` folder on ``sys.path`` that has them is then appended to
+    ``__path__``, as a namespace portion, and ``sam_ros.msg`` imports either way. An
+    installed package (its folder holds ``msg``) is left as it is.
+    """
+    here = _os.path.dirname(_os.path.abspath(__file__))
+    if _os.path.isdir(_os.path.join(here, 'msg')):
+        return
+    for entry in _sys.path:
+        candidate = _os.path.join(entry or _os.curdir, 'sam_ros')
+        if (_os.path.isfile(_os.path.join(candidate, 'msg', '__init__.py'))
+                and _os.path.realpath(candidate) != _os.path.realpath(here)):
+            __path__.append(candidate)
+            return
+
+
+_find_generated_messages()
 
 __all__ = ['__version__']

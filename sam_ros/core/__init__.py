@@ -29,14 +29,17 @@ from sam_ros.core.build import (
 from sam_ros.core.checkpoint import load_checkpoint, read_state_dict
 from sam_ros.core.errors import CheckpointError, ImageFormatError, PromptError, SamError
 from sam_ros.core.labels import label_image
+from sam_ros.core.postprocess import clean_prediction
 from sam_ros.core.predictor import ImageEmbedding, Prediction, SamPredictor
 from sam_ros.core.sam import Sam
+from sam_ros.core.upstream import ResizeLongestSide
 
 __all__ = [
     'BatchOutcome',
     'BatchPrompt',
     'build_sam',
     'CheckpointError',
+    'clean_prediction',
     'EMBEDDED_CONFIG',
     'ImageEmbedding',
     'ImageFormatError',
@@ -45,6 +48,7 @@ __all__ = [
     'Prediction',
     'PromptError',
     'read_state_dict',
+    'ResizeLongestSide',
     'Sam',
     'sam_model_registry',
     'SamAutomaticMaskGenerator',

@@ -34,7 +34,9 @@ are cast to the dtype of the model's tensors. Every problem raises
 
 import os
 import pickle
+import re
 from typing import Dict, List, Mapping, Optional, Union
+import warnings
 
 from sam_ros.core.errors import CheckpointError
 import torch
@@ -90,7 +92,10 @@ def read_state_dict(path: PathLike) -> Dict[str, torch.Tensor]:
     if not os.path.isfile(path):
         raise CheckpointError(f'checkpoint {path!r} is not a file')
     try:
-        data = torch.load(path, map_location='cpu', weights_only=True)
+        # torch warns about pickle protocols of raw pickles; the error below says it all.
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')
+            data = torch.load(path, map_location='cpu', weights_only=True)
     except pickle.UnpicklingError as exc:
         if 'weights only load failed' in str(exc).lower():
             raise CheckpointError(
@@ -98,14 +103,25 @@ def read_state_dict(path: PathLike) -> Dict[str, torch.Tensor]:
                 'Python objects that could run code when unpickled, so it was refused for '
                 'safety. Re-save only the tensors, e.g. torch.save(model.state_dict(), path), '
                 'from a trusted environment') from exc
-        raise CheckpointError(f'checkpoint {path!r} is corrupt or not a torch file ({exc}); '
-                              'download it again') from exc
+        raise CheckpointError(f'checkpoint {path!r} is corrupt or not a torch file '
+                              f'({_first_sentence(str(exc))}); download it again') from exc
     except Exception as exc:  # noqa: B902 - torch raises many types for a damaged file
         raise CheckpointError(
             f'checkpoint {path!r} could not be read ({type(exc).__name__}: '
-            f'{str(exc).splitlines()[0][:200] if str(exc) else "no detail"}); the file is '
-            'probably truncated or corrupt: download it again') from exc
+            f'{_first_sentence(str(exc)) or "no detail"}); the file is probably truncated '
+            'or corrupt: download it again') from exc
     return _unwrap(data, path)
+
+
+def _first_sentence(text: str, limit: int = 200) -> str:
+    """Return the first sentence of ``text`` on one line, never cut inside a word."""
+    text = ' '.join(text.split())
+    match = re.search(r'[.!?](\s|$)', text)
+    if match:
+        text = text[:match.start() + 1]
+    if len(text) <= limit:
+        return text
+    return text[:limit].rsplit(' ', 1)[0] + ' ...'
 
 
 def _unwrap(data: object, path: str) -> Dict[str, torch.Tensor]:

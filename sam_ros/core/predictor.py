@@ -34,6 +34,7 @@ from sam_ros.core.runtime import (precision_dtype, resolve_device, resolve_preci
 from sam_ros.core.sam import Sam
 from sam_ros.core.transforms import (as_rgb, clip_boxes, postprocess_logits, resize_image,
                                      scale_boxes, scale_coords, to_input_tensor)
+from sam_ros.core.upstream import UpstreamPredictorApi
 import torch
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
@@ -216,9 +217,13 @@ def _fold_batchnorm(module: torch.nn.Module) -> None:
                 parent._modules[second] = torch.nn.Identity()
 
 
-class SamPredictor:
+class SamPredictor(UpstreamPredictorApi):
     """
     Run a :class:`~sam_ros.core.sam.Sam` on images and prompts.
+
+    Upstream's whole predictor API is there too (``transform``, ``original_size``,
+    ``input_size``, ``features``, ``set_torch_image``, ``predict_torch``: see
+    :mod:`sam_ros.core.upstream`).
 
     The predictor owns ``model`` and changes it in place: moves it to ``device``, folds
     the encoder's BatchNorms into its convolutions, stores conv weights channels_last

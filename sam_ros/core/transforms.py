@@ -88,12 +88,24 @@ def as_rgb(image: np.ndarray, image_format: str = 'RGB') -> np.ndarray:
     if image.ndim != 3 or image.shape[2] != 3:
         raise ImageFormatError(
             f'image must be HxWx3 (colour) or HxW / HxWx1 (grayscale), got shape '
-            f'{image.shape}; drop the alpha channel of RGBA/BGRA images first')
+            f'{image.shape}; {_shape_hint(image.shape)}')
     if image.shape[0] == 0 or image.shape[1] == 0:
         raise ImageFormatError(f'image is empty (shape {image.shape})')
     if image_format == 'BGR':
         image = image[:, :, ::-1]
     return np.ascontiguousarray(image)
+
+
+def _shape_hint(shape: Tuple[int, ...]) -> str:
+    """Say how to fix an image of the wrong shape (channels-first, alpha, batch)."""
+    if len(shape) == 3 and shape[0] in (1, 3, 4) and shape[2] not in (1, 3, 4):
+        return ('it looks channels-first (C, H, W): pass image.transpose(1, 2, 0), '
+                'channels last')
+    if len(shape) == 3 and shape[2] == 4:
+        return 'drop the alpha channel of RGBA/BGRA images first (image[:, :, :3])'
+    if len(shape) == 4:
+        return 'pass one image, not a batch (image[0])'
+    return 'pass an (H, W, 3) array'
 
 
 def resize_image(image: np.ndarray, long_side: int) -> np.ndarray:

@@ -17,8 +17,8 @@ The demo's figures, drawn with OpenCV (no ROS, no torch).
 
 * ``prompt_panel``: the frame with the prompt drawn on it (points, box).
 * ``mask_panel``: the frame dimmed outside one mask, the mask tinted in its level's
-  colour, with a label bar: level, SAM's predicted IoU and, where the ground truth is
-  known, the true IoU.
+  colour, with a label bar: level, SAM's predicted IoU (``mask_label``) and, where the
+  ground truth is known, the true IoU.
 * ``result_figure``: a title bar over the prompt panel and one mask panel per mask,
   side by side. For a single click this is the classic "one click, three masks"
   figure (subpart, part, whole); for a box it is the box and its one mask.
@@ -30,14 +30,15 @@ boxes XYXY pixels. Level colours are the node's overlay colours
 """
 
 from pathlib import Path
-from typing import Optional, Sequence, Tuple, Union
+from typing import List, Optional, Sequence, Tuple, Union
 
 import cv2
 import numpy as np
 
 from sam_ros.node.overlay import LEVEL_COLOURS
 
-__all__ = ['crop_box', 'mask_panel', 'prompt_panel', 'result_figure', 'save_png']
+__all__ = ['crop_box', 'mask_label', 'mask_panel', 'prompt_legend', 'prompt_panel',
+           'result_figure', 'save_png']
 
 _FONT = cv2.FONT_HERSHEY_SIMPLEX
 _BAR = (24, 24, 24)
@@ -128,6 +129,32 @@ def _draw_prompt(canvas: np.ndarray, points: Optional[np.ndarray],
         cv2.drawMarker(canvas, centre, (0, 0, 0), marker, 9, 2)
 
 
+def prompt_legend(points: Optional[np.ndarray] = None, labels: Optional[np.ndarray] = None,
+                  box: Optional[Box] = None) -> List[str]:
+    """Return the lines that explain the prompt panel's markers (only those drawn)."""
+    lines = []
+    if points is not None and len(np.asarray(points).reshape(-1, 2)):
+        kinds = (np.ones(len(np.asarray(points).reshape(-1, 2)), np.int64) if labels is None
+                 else np.asarray(labels).reshape(-1))
+        if np.any(kinds == 1):
+            lines.append('green +: foreground point')
+        if np.any(kinds == 0):
+            lines.append('red x: background point')
+    if box is not None:
+        lines.append('white: the box prompt')
+    return lines
+
+
+def mask_label(level: str, predicted_iou: float, best: bool = False,
+               true_iou: Optional[float] = None) -> List[str]:
+    """Return a mask panel's label lines: level (best), predicted IoU, true IoU."""
+    lines = [level.upper() + ('  (best: highest predicted IoU)' if best else ''),
+             f'predicted IoU {predicted_iou:.2f}']
+    if true_iou is not None:
+        lines.append(f'true IoU {true_iou:.2f} (vs ground truth)')
+    return lines
+
+
 def prompt_panel(image: np.ndarray, points: Optional[np.ndarray] = None,
                  labels: Optional[np.ndarray] = None, box: Optional[Box] = None,
                  crop: Optional[Tuple[int, int, int, int]] = None,
@@ -156,8 +183,9 @@ def mask_panel(image: np.ndarray, mask: np.ndarray, level: str, predicted_iou: f
 
     The frame is dimmed outside ``mask`` ((H, W) bool) and tinted in the colour of
     ``level`` ('subpart' | 'part' | 'whole' | 'single') inside it, with the mask's
-    outline. The bar reads e.g. ``PART  IoU 0.93  (best)`` and, when ``true_iou``
-    (the IoU with the ground truth) is given, ``true IoU 0.91``.
+    outline. The bar reads e.g. ``PART  (best: highest predicted IoU)`` over
+    ``predicted IoU 0.93`` and, when ``true_iou`` (the IoU with the ground truth) is
+    given, ``true IoU 0.91 (vs ground truth)`` (see ``mask_label``).
     """
     _check_image(image)
     mask = np.asarray(mask, bool)
@@ -173,9 +201,7 @@ def mask_panel(image: np.ndarray, mask: np.ndarray, level: str, predicted_iou: f
     cv2.drawContours(shown, contours, -1, colour, 3 if best else 2, cv2.LINE_AA)
     x0, y0, x1, y1 = crop if crop is not None else (0, 0, image.shape[1], image.shape[0])
     panel, _ = _scale_to_height(shown[y0:y1, x0:x1], height or (y1 - y0))
-    lines = [f'{level.upper()}  IoU {predicted_iou:.2f}' + ('  (best)' if best else '')]
-    if true_iou is not None:
-        lines.append(f'true IoU {true_iou:.2f}')
+    lines = mask_label(level, predicted_iou, best, true_iou)
     return np.vstack([_label_bar(panel.shape[1], lines, colour), panel])
 
 
@@ -210,7 +236,8 @@ def result_figure(image: np.ndarray, masks: Sequence[np.ndarray], levels: Sequen
     if true_ious is not None and len(true_ious) != len(masks):
         raise ValueError('pass one true IoU per mask, or none')
     prompt = prompt_panel(image, points, labels, box, crop, height)
-    prompt = np.vstack([_label_bar(prompt.shape[1], ['PROMPT'], _TEXT), prompt])
+    legend = ['PROMPT'] + prompt_legend(points, labels, box)
+    prompt = np.vstack([_label_bar(prompt.shape[1], legend, _TEXT), prompt])
     panels = [prompt]
     for i, (mask, level, iou) in enumerate(zip(masks, levels, ious)):
         true_iou = None if true_ious is None else true_ious[i]

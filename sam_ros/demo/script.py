@@ -22,8 +22,10 @@ The steps, in order (each prints its answer; the expected status is in brackets)
 2. ``click2``: a click on another object of the same frame -> the cached embedding is
    reused [OK].
 3. ``box``: a box around an object -> one mask [OK].
-4. ``refine``: two foreground points and one background point, refining the part
-   mask of step 1 through ``refine_prompt_id`` -> one mask [OK].
+4. ``refine``: step 1's click plus one correction click (foreground in what step 1's
+   part mask missed, or background on what it added, whichever is larger), refining
+   that mask through ``refine_prompt_id`` -> one mask [OK]; it prints the true IoU
+   before and after.
 5. ``rqt_click``: an rqt_image_view-style click (``geometry_msgs/Point``, unstamped,
    latest frame) [OK].
 6. ``rviz_point``: an RViz-style 3-D point in the camera's optical frame, projected
@@ -32,7 +34,8 @@ The steps, in order (each prints its answer; the expected status is in brackets)
    object's old place -> the node segments that frame, not the newest one [OK].
 8. ``stale``: a click stamped 60 s in the past -> [STALE_FRAME].
 
-Every mask is scored against the synthetic world's ground truth ("true IoU").
+Every mask is scored against the synthetic world's ground truth ("true IoU"). Step 1
+also says where its frame's encode was paid (before the click: see ``_encode_note``).
 """
 
 import dataclasses
@@ -96,6 +99,37 @@ def _levels_at(view: View, obj: int, xy: Tuple[float, float]) -> List[np.ndarray
     return [m for m in view.objects[obj] if m[row, col]]
 
 
+def _correction(truth: np.ndarray, mask: np.ndarray,
+                click: Tuple[float, float]) -> Tuple[np.ndarray, List[int], str]:
+    """
+    Return step 1's click plus one correction click, as SAM's interactive training does.
+
+    The correction goes in the larger error of ``mask`` against ``truth`` ((H, W) bool):
+    a foreground click in what it missed, or a background click on what it added.
+    """
+    missed, added = truth & ~mask, mask & ~truth
+    if not missed.any() and not added.any():
+        return np.array([click]), [1], 'no correction (the mask is exact)'
+    if int(missed.sum()) >= int(added.sum()):
+        point, label = interior_point(missed), 1
+        fix = f'a foreground click in the {int(missed.sum())} px it missed'
+    else:
+        point, label = interior_point(added), 0
+        fix = f'a background click on the {int(added.sum())} px it added'
+    return np.array([click, point]), [1, label], fix
+
+
+def _refine_note(index: int, fix: str, before: float, after: float) -> str:
+    """Say whether the refinement improved on the mask it refined, and why not if not."""
+    head = (f'refined mask index {index} of step 1 (true IoU {before:.3f}) with its click '
+            f'and {fix}: true IoU {after:.3f} ({after - before:+.3f})')
+    if after > before:
+        return head + ', better'
+    return (head + ', not better: the embedded model makes little use of a mask input (it '
+            'was trained with one correction round per click, docs/embedded_model.md), so '
+            'a correction can pull the mask towards the wrong level')
+
+
 class Script:
     """Run the scripted steps against a running node, printing and drawing each answer."""
 
@@ -116,6 +150,7 @@ class Script:
         self._rng = np.random.default_rng(5)
         self._since_ns = 0
         self._live_key = None
+        self._probe: Optional[Answer] = None
 
     # ------------------------------------------------------------------ helpers
 
@@ -155,7 +190,24 @@ class Script:
             return None
         if self.camera.key_of(probe.stamp_ns) != (view.key, False):
             return None         # the node's newest frame is older than this scene: retry
+        self._probe = probe
         return probe.stamp_ns
+
+    def _encode_note(self) -> str:
+        """Say where the encode of step 1's frame was paid: before the click, not by it."""
+        probe = None if self._probe is None else self._probe.result
+        if probe is not None and not probe.embedding_reused:
+            return (f'embedding: this frame was encoded in {probe.encode_time_ms:.0f} ms for '
+                    'the probe click that found it held; step 1 and the next prompts on it '
+                    'only decode')
+        deadline, last = time.monotonic() + 3.0, 0.0    # /diagnostics come once a second
+        while last <= 0.0 and time.monotonic() < deadline:
+            last = float(self.client.diagnostics().get('encoder latency last (ms)', 0.0))
+            time.sleep(0.05)
+        paid = f' in {last:.0f} ms' if last > 0.0 else ''
+        return (f'embedding: the node encoded this still scene{paid} when its first frame '
+                'arrived (encode_policy on_change encodes a changed frame at once), so step '
+                '1, like every later prompt on it, only decodes')
 
     def _figure(self, name: str, answer: Answer, view: Optional[View], truth_ious,
                 title: str, points=None, labels=None, box=None,
@@ -214,9 +266,11 @@ class Script:
         actor = len(view.objects) - 1
         xy = interior_point(view.actor[0])
         save_png(self.out_dir / 'click_frame.png', prompt_panel(view.image, np.array([xy]), [1]))
-        first = self._report(self._click_step(
+        first = self._click_step(
             'click', 'one click on a nested object (prompt stamped with its frame)', view,
-            stamp, actor, xy, 'three_masks'))
+            stamp, actor, xy, 'three_masks')
+        first.note = self._encode_note()
+        first = self._report(first)
         first.figures.insert(0, self.out_dir / 'click_frame.png')
         overlay = self.client.overlay(timeout=2.0) if first.passed else None
         if overlay is not None:
@@ -258,22 +312,31 @@ class Script:
 
     def _refine(self, stamp: int, view: View, first: Outcome) -> None:
         subpart, part, whole = view.actor
-        points, labels = multi_point_prompt(part, self._rng, n_pos=2, n_neg=1, child=subpart,
-                                            parent=whole)
-        index = -1
-        if first.answer is not None:
+        index, base = -1, None
+        if first.passed:
             levels = [m.level for m in first.answer.result.masks]
             part_level = next(k for k, v in LEVEL_NAMES.items() if v == 'part')
-            index = levels.index(part_level) if part_level in levels else -1
-        title = 'multi-point refinement of the part (refine_prompt_id = step 1)'
+            if part_level in levels:
+                index = levels.index(part_level)
+                base = mask_arrays(first.answer.result)[index]
+        if base is not None:
+            points, labels, fix = _correction(part, base, interior_point(subpart))
+        else:   # no part mask to refine: a plain multi-point prompt on the part
+            points, labels = multi_point_prompt(part, self._rng, n_pos=2, n_neg=1,
+                                                child=subpart, parent=whole)
+            fix = ''
+        title = 'refinement of the part mask of step 1 (refine_prompt_id, a correction click)'
         answer = self.client.send(_prompt('demo/refine', points, labels, stamp_ns=stamp,
                                           refine='demo/click', refine_index=index),
                                   self.timeout, self.alive)
         scores = true_ious(mask_arrays(answer.result), [part])
         figures = self._figure('refine', answer, view, scores, title, points, labels,
                                focus=[whole])
-        self._report(Outcome('refine', title, answer, _OK, scores, figures,
-                             note=f'refined mask index {index} of step 1'))
+        note = f'refined mask index {index} of step 1'
+        if base is not None and scores:
+            before, after = true_ious([base], [part])[0], scores[0]
+            note = _refine_note(index, fix, before, after)
+        self._report(Outcome('refine', title, answer, _OK, scores, figures, note=note))
 
     def _rqt_click(self) -> None:
         _, view = self._wait_hold(min_left=1.0)

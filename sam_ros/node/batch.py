@@ -13,7 +13,7 @@
 # limitations under the License.
 
 """
-The node's many-objects interface (issue 11): ``~/batch``, ``~/detections``, everything.
+The node's many-objects interface: ``~/batch``, ``~/detections``, everything.
 
 ``BatchSegmenter`` is created by ``SamNode.__init__`` and owns:
 

@@ -13,7 +13,7 @@
 # limitations under the License.
 
 """
-Conversions of the batch and segment-everything messages (issue 11), in one place.
+Conversions of the batch and segment-everything messages, in one place.
 
 ``SegmentBatch`` prompts to the engine's ``BatchPrompt`` (each checked on its own, so one
 bad prompt fails only itself), ``vision_msgs/Detection2DArray`` to a ``SegmentBatch``

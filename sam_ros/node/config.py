@@ -24,9 +24,9 @@ returns the new config. ``docs/node.md`` lists the same table.
 """
 
 import dataclasses
-import os
+import difflib
 import re
-from typing import Any, Dict, Iterable, Mapping, NamedTuple, Optional, Tuple
+from typing import Any, Dict, Iterable, List, Mapping, NamedTuple, Optional, Tuple
 
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
 from rclpy.exceptions import (InvalidParameterTypeException, InvalidParameterValueException,
@@ -45,6 +45,7 @@ __all__ = [
     'config_from_values',
     'declare_parameters',
     'read_config',
+    'unknown_overrides',
 ]
 
 ENCODE_POLICIES = ('on_change', 'every_frame', 'on_prompt')
@@ -124,7 +125,7 @@ PARAMETERS: Dict[str, _Spec] = {
         choices=('rectified', 'raw')),
     'diagnostics_period': _Spec(
         1.0, 'Seconds between /diagnostics messages', low=0.1, high=60.0),
-    # Batched prompts and segment everything (issue 11)
+    # Batched prompts and segment everything
     'batch_max_per_pass': _Spec(
         64, 'Most prompts of a ~/batch (or ~/detections) decoded in one decoder pass; '
         'more are split into passes (memory: about 20 MB per prompt, official sizes, fp32)',
@@ -152,6 +153,11 @@ PARAMETERS: Dict[str, _Spec] = {
         0.0, 'Seconds between segment-everything runs on the latest frame, published on '
         '~/everything; 0 disables the periodic mode (the service always works)',
         low=0.0, high=3600.0),
+    # --- region clean-up of the masks (islands, holes) -------------------------------
+    'min_region_area': _Spec(
+        256, 'Pixels: mask islands and holes smaller than this are removed / filled '
+        "(upstream's mask-generator clean-up); area and bbox describe the cleaned mask. "
+        '0 disables it', dynamic=True, low=0, high=100_000_000),
 }
 
 
@@ -180,7 +186,7 @@ class NodeConfig:
     clicked_point_topic: str = '/clicked_point'
     click_projection: str = 'rectified'
     diagnostics_period: float = 1.0
-    # Batched prompts and segment everything (issue 11)
+    # Batched prompts and segment everything
     batch_max_per_pass: int = 64
     everything_points_per_side: int = 16
     everything_points_per_batch: int = 64
@@ -189,6 +195,7 @@ class NodeConfig:
     everything_box_nms_thresh: float = 0.7
     everything_min_region_area: int = 0
     everything_period: float = 0.0
+    min_region_area: int = 256
 
     @property
     def random_weights(self) -> bool:
@@ -222,12 +229,34 @@ def declare_parameters(node: Node) -> None:
         try:
             node.declare_parameter(name, spec.default, _descriptor(name, spec))
         except InvalidParameterTypeException as exc:
-            raise ConfigError(
-                f'parameter {name!r} must be a {type(spec.default).__name__} like '
-                f'{spec.default!r} ({_one_line(exc)})') from None
+            raise ConfigError(_type_message(name, spec, _one_line(exc))) from None
         except (InvalidParameterValueException, ParameterException) as exc:
             raise ConfigError(f'parameter {name!r} has an invalid value{_hint(spec)} '
                               f'({_one_line(exc)})') from None
+
+
+def unknown_overrides(node: Node) -> List[str]:
+    """
+    Return one warning line per parameter override that ``node`` never declared.
+
+    rclpy silently ignores ``-p no_such_param:=1`` and YAML keys that match nothing (a
+    typo such as ``min_iuo``). Call this after every parameter is declared (the
+    subscriptions declare their QoS overrides, if any); each line names the closest
+    declared parameter when there is one.
+    """
+    # rclpy keeps the overrides of this node (command line and YAML files) here; it has
+    # no public accessor for them.
+    overrides = getattr(node, '_parameter_overrides', {}) or {}
+    declared = sorted(node.list_parameters([], 0).names)
+    lines = []
+    for name in sorted(overrides):
+        if node.has_parameter(name):
+            continue
+        close = difflib.get_close_matches(name, declared, n=1, cutoff=0.6)
+        hint = f'; did you mean {close[0]!r}?' if close else '; see docs/node.md'
+        lines.append(f'parameter {name!r} is not a parameter of this node and is '
+                     f'ignored{hint}')
+    return lines
 
 
 def read_config(node: Node) -> NodeConfig:
@@ -281,8 +310,7 @@ def _check_value(name: str, value: Any) -> None:
     spec = PARAMETERS[name]
     expected = type(spec.default)
     if isinstance(value, bool) != (expected is bool) or not isinstance(value, expected):
-        raise ConfigError(f'parameter {name!r} must be a {expected.__name__} like '
-                          f'{spec.default!r}, got {value!r}')
+        raise ConfigError(f'parameter {name!r} must be {_kind(spec)}, got {value!r}')
     if spec.choices and value not in spec.choices:
         raise ConfigError(f'parameter {name!r} is {value!r}; use one of: '
                           f'{", ".join(spec.choices)}')
@@ -298,19 +326,54 @@ def _check_cross_fields(config: NodeConfig) -> None:
         raise ConfigError('allow_random_weights:=true and a checkpoint contradict each other; '
                           "set checkpoint:='' for random weights (tests only), or drop "
                           'allow_random_weights')
-    if config.checkpoint:
-        path = os.path.expanduser(config.checkpoint)
-        if not os.path.isfile(path):
-            raise ConfigError(f'checkpoint {config.checkpoint!r} does not exist or is not a '
-                              f'file; set checkpoint:=/absolute/path/to/the/{config.model_type}'
-                              ' checkpoint')
-    elif config.model_type != 'embedded' and not config.allow_random_weights:
+    # A checkpoint path that names no file is not checked here: it is a model that
+    # cannot be loaded (CheckpointError from the loader, exit code 1), like a corrupt file.
+    if (not config.checkpoint and config.model_type != 'embedded'
+            and not config.allow_random_weights):
         raise ConfigError(f'model_type {config.model_type!r} needs a checkpoint: set '
                           'checkpoint:=/path/to/the/file (see docs/node.md for the official '
                           'downloads), or use model_type:=embedded')
     if config.precision == 'fp16' and config.device.strip().lower() == 'cpu':
         raise ConfigError("precision 'fp16' needs a CUDA device; on the CPU use bf16, fp32 "
                           'or auto')
+
+
+_KINDS = {bool: 'a bool (true or false)', int: 'an integer', float: 'a float',
+          str: 'a string'}
+_ROS_TYPES = {'BOOL': 'a bool', 'INTEGER': 'an integer', 'DOUBLE': 'a float',
+              'STRING': 'a string', 'BYTE_ARRAY': 'a byte array', 'BOOL_ARRAY': 'a bool array',
+              'INTEGER_ARRAY': 'an integer array', 'DOUBLE_ARRAY': 'a float array',
+              'STRING_ARRAY': 'a string array'}
+_OVERRIDE_RE = re.compile(r"to '(?P<value>.*)' of type '(?P<type>\w+)'")
+
+
+def _kind(spec: _Spec) -> str:
+    """Say what a parameter takes: 'a float in [0.0, 1.0] like 0.0', 'one of: a, b'."""
+    kind = _KINDS.get(type(spec.default), type(spec.default).__name__)
+    if spec.choices:
+        return f'{kind}, one of: {", ".join(spec.choices)}'
+    if spec.low is not None:
+        return f'{kind} in [{spec.low}, {spec.high}] like {_shown(spec.default)}'
+    return f'{kind} like {_shown(spec.default)}'
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, bool):
+        return 'true' if value else 'false'
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+def _type_message(name: str, spec: _Spec, ros_text: str) -> str:
+    """Explain an override of the wrong type; rclpy's own text names enum values."""
+    match = _OVERRIDE_RE.search(ros_text)
+    if not match:
+        return f'parameter {name!r} must be {_kind(spec)} ({ros_text})'
+    value, ros_type = match.group('value'), match.group('type')
+    got = f'got {value} ({_ROS_TYPES.get(ros_type, ros_type.lower())})'
+    if isinstance(spec.default, float) and ros_type == 'INTEGER':
+        return (f'parameter {name!r} must be {_kind(spec)}, {got}: ROS reads {value} as an '
+                f'integer, write {value}.0')
+    return f'parameter {name!r} must be {_kind(spec)}, {got}'
 
 
 def _hint(spec: _Spec) -> str:

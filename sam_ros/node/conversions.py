@@ -36,6 +36,8 @@ from geometry_msgs.msg import Point, PointStamped, PolygonStamped
 import numpy as np
 from sam_ros.core.errors import ImageFormatError, PromptError
 from sam_ros.msg import SegmentMask, SegmentPrompt, SegmentResult
+from sam_ros.node import bridge
+from sam_ros.node.compressed import check_complete
 from sensor_msgs.msg import CompressedImage, Image, RegionOfInterest
 from std_msgs.msg import Header
 
@@ -93,12 +95,14 @@ def _bytes_array(data: np.ndarray) -> array.array:
 
 # ---------------------------------------------------------------------------- images
 
-def image_to_numpy(msg: Image) -> np.ndarray:
+def image_to_numpy(msg: Image, use_cv_bridge: bool = True) -> np.ndarray:
     """
     Return the pixels of ``msg`` as (H, W) or (H, W, C) in the message's own encoding.
 
     uint8 for the 8-bit encodings, native-endian uint16 for mono16. Checks the
-    encoding, sizes, ``step`` (row padding is dropped) and the data length.
+    encoding, sizes, ``step`` (row padding is dropped) and the data length. Read with
+    cv_bridge where it imports (and ``use_cv_bridge``), else by the project's own code;
+    both give the same array (see ``sam_ros.node.bridge``).
     """
     encoding = msg.encoding.strip().lower()
     if encoding not in ENCODINGS:
@@ -118,6 +122,17 @@ def image_to_numpy(msg: Image) -> np.ndarray:
         raise ImageFormatError(
             f'{encoding} image data has {len(msg.data)} bytes, expected step * height = '
             f'{step} * {height} = {step * height}')
+    if use_cv_bridge and msg.encoding == encoding:
+        bridged = bridge.passthrough(msg)   # None where cv_bridge does not import
+        if bridged is not None:
+            return bridged
+    return _own_numpy(msg, height, width, step, channels, dtype)
+
+
+def _own_numpy(msg: Image, height: int, width: int, step: int, channels: int,
+               dtype: type) -> np.ndarray:
+    """Read the checked pixels of ``msg`` without cv_bridge (see ``image_to_numpy``)."""
+    row_bytes = width * channels * np.dtype(dtype).itemsize
     rows = np.frombuffer(msg.data, dtype=np.uint8).reshape(height, step)[:, :row_bytes]
     if dtype == np.uint16:
         order = '>' if msg.is_bigendian else '<'
@@ -180,6 +195,7 @@ def compressed_to_rgb(msg: CompressedImage) -> np.ndarray:
     if len(msg.data) == 0:
         raise ImageFormatError('compressed image has no data')
     buffer = np.frombuffer(msg.data, dtype=np.uint8)
+    check_complete(buffer.tobytes(), msg.format)
     decoded = cv2.imdecode(buffer, cv2.IMREAD_UNCHANGED)
     if decoded is None or decoded.size == 0:
         raise ImageFormatError(f'could not decode the {msg.format or "compressed"} image '

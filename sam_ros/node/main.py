@@ -30,6 +30,7 @@ import rclpy.logging
 
 from sam_ros.core.errors import SamError
 from sam_ros.node.config import ConfigError
+from sam_ros.node.help import help_text, wants_help
 
 __all__ = ['main']
 
@@ -56,6 +57,9 @@ def _check_fastdds_profile(logger) -> None:
 
 def main(args: Optional[List[str]] = None) -> int:
     """Run the node until shutdown; return the process exit code."""
+    if wants_help(sys.argv if args is None else args):   # sam_node --help
+        print(help_text(), end='')
+        return EXIT_OK
     rclpy.init(args=args)
     logger = rclpy.logging.get_logger('sam_node')
     _check_fastdds_profile(logger)

@@ -15,14 +15,19 @@
 """Build the engine's predictor from the node configuration."""
 
 import os
+import time
 from typing import Tuple
 
+import numpy as np
 from sam_ros.core import build
 from sam_ros.core.predictor import SamPredictor
 from sam_ros.core.runtime import set_threads
 from sam_ros.node.config import NodeConfig
 
-__all__ = ['build_predictor']
+__all__ = ['build_predictor', 'warm_up']
+
+#: (H, W) of the blank warm-up frame: the common VGA camera size.
+WARM_UP_SIZE = (480, 640)
 
 
 def build_predictor(config: NodeConfig) -> Tuple[SamPredictor, str]:
@@ -52,3 +57,22 @@ def build_predictor(config: NodeConfig) -> Tuple[SamPredictor, str]:
     precision = getattr(predictor, 'precision', config.precision)
     return predictor, (f'model {config.model_type} ({source}) on {device}, precision '
                        f'{precision}')
+
+
+def warm_up(predictor: SamPredictor) -> Tuple[float, float]:
+    """
+    Run one encode and one decode of a blank frame; return their times (ms).
+
+    The first forward passes of a fresh model pay one-off costs (allocator growth,
+    oneDNN kernel selection, lazy CUDA initialisation). Paying them at start keeps
+    them out of the first real answer. The predictor's state is not touched
+    (``encode`` and ``segment(embedding=...)``).
+    """
+    height, width = WARM_UP_SIZE
+    started = time.perf_counter()
+    embedding = predictor.encode(np.zeros((height, width, 3), dtype=np.uint8))
+    encoded = time.perf_counter()
+    predictor.segment(point_coords=np.array([[width / 2.0, height / 2.0]]),
+                      point_labels=np.array([1]), embedding=embedding)
+    decoded = time.perf_counter()
+    return (encoded - started) * 1e3, (decoded - encoded) * 1e3

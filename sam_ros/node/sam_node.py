@@ -37,13 +37,16 @@ from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallb
 from rclpy.node import Node
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sam_ros.core.errors import PromptError, SamError
+from sam_ros.core.postprocess import clean_prediction
 from sam_ros.msg import SegmentPrompt, SegmentResult
 from sam_ros.node import conversions as conv
 from sam_ros.node.batch import BatchSegmenter
+from sam_ros.node.bridge import backend_note as image_backend_note
 from sam_ros.node.config import (apply_changes, ConfigError, declare_parameters, PARAMETERS,
-                                 read_config)
+                                 read_config, unknown_overrides)
+from sam_ros.node.events import subscription_events
 from sam_ros.node.frames import FrameStore
-from sam_ros.node.model import build_predictor
+from sam_ros.node.model import build_predictor, warm_up
 from sam_ros.node.overlay import draw_overlay
 from sam_ros.node.projection import PointProjector
 from sam_ros.srv import Segment
@@ -82,6 +85,10 @@ class SamNode(Node):
                 f'RUNNING {cfg.model_type} WITH RANDOM WEIGHTS (allow_random_weights:=true): '
                 'masks are meaningless; use this for tests and benchmarks only')
         self.get_logger().info(model_note)
+        self.get_logger().info(image_backend_note())  # cv_bridge, or the own conversion
+        encode_ms, decode_ms = warm_up(self._predictor)  # warm-up, before 'ready'
+        self.get_logger().info(f'warmed up on a blank frame: encode {encode_ms:.0f} ms, '
+                               f'decode {decode_ms:.0f} ms')
 
         self._lock = threading.Lock()
         self._camera_info: Optional[CameraInfo] = None
@@ -111,14 +118,20 @@ class SamNode(Node):
                               reliability=ReliabilityPolicy.RELIABLE)
 
         image_topic = self.resolve_topic_name('image')
+        fix = ('match the publisher with image_qos_reliability (now '
+               f'{cfg.image_qos_reliability})')  # QoS warnings name real topics
         if cfg.image_transport == 'compressed':
             self.create_subscription(CompressedImage, image_topic + '/compressed',
-                                     self._on_compressed, image_qos, callback_group=frames)
+                                     self._on_compressed, image_qos, callback_group=frames,
+                                     event_callbacks=subscription_events(
+                                         self, image_topic + '/compressed', fix))
         else:
             self.create_subscription(Image, 'image', self._on_image, image_qos,
-                                     callback_group=frames)
+                                     callback_group=frames,
+                                     event_callbacks=subscription_events(self, 'image', fix))
         self.create_subscription(CameraInfo, 'camera_info', self._on_camera_info, image_qos,
-                                 callback_group=frames)
+                                 callback_group=frames,
+                                 event_callbacks=subscription_events(self, 'camera_info', fix))
         self.create_subscription(SegmentPrompt, '~/prompt', self._on_prompt, reliable,
                                  callback_group=prompts)
         self.create_subscription(PointStamped, '~/point', self._on_point, reliable,
@@ -139,7 +152,7 @@ class SamNode(Node):
                     'accepted only when already in the camera optical frame '
                     '(camera_info.header.frame_id); install tf2_ros for any frame')
         self.create_service(Segment, '~/segment', self._on_segment, callback_group=prompts)
-        # Batched prompts, ~/detections and ~/segment_everything (issue 11)
+        # Batched prompts, ~/detections and ~/segment_everything
         self._batch = BatchSegmenter(self, self._predictor, self._store,
                                      lambda: self._config, prompts, reliable)
 
@@ -154,6 +167,8 @@ class SamNode(Node):
         self.add_on_set_parameters_callback(self._validate_parameters)
         self.add_post_set_parameters_callback(self._apply_parameters)
         self._store.start()
+        for line in unknown_overrides(self):  # typos in -p / YAML are named
+            self.get_logger().warning(line)
         self.get_logger().info(
             f'ready: image {image_topic} ({cfg.image_transport}, '
             f'{cfg.image_qos_reliability}), prompts on {self.resolve_topic_name("~/prompt")}, '
@@ -334,6 +349,7 @@ class SamNode(Node):
         except PromptError as exc:
             return fail(header, prompt.prompt_id, SegmentResult.STATUS_INVALID_PROMPT,
                         str(exc)), None
+        prediction = clean_prediction(prediction, cfg.min_region_area)  # region clean-up
         decode_ms = (time.perf_counter() - started) * 1e3
         result = conv.prediction_to_result(prediction, header, prompt.prompt_id, cfg.min_iou)
         result.embedding_reused = lookup.reused
@@ -406,7 +422,7 @@ class SamNode(Node):
         }
         values.update({key: value for key, value in counts.items()
                        if key.startswith('status_')})
-        values.update(self._batch.stats())  # issue 11: batches and segment everything
+        values.update(self._batch.stats())  # batches and segment everything
         status.values = [KeyValue(key=key, value=str(value)) for key, value in values.items()]
         array = DiagnosticArray(status=[status])
         array.header.stamp = self.get_clock().now().to_msg()

@@ -13,7 +13,7 @@
 # limitations under the License.
 
 """
-The synthetic world of nested objects (issue 3): scenes with exact level masks.
+The synthetic world of nested objects: scenes with exact level masks.
 
 A frame is an RGB image (640x480 by default, any size >= 64x64) of 1 to 4 objects on a
 smooth, mottled random colour field. Each object is a nest of levels: a whole, a part

@@ -15,11 +15,16 @@
 r"""
 Benchmark the engine: encoder, decoder and postprocessing latency per precision.
 
-Random weights (fixed seed), one synthetic 480x640 frame. Every number of one run
-comes from the same process, so ratios between precisions are like for like::
+One synthetic 480x640 frame. Every number of one run comes from the same process, so
+ratios between precisions are like for like::
 
     python -m sam_ros.tools.benchmark_engine --models vit_t vit_b --precisions fp32 auto \
-        --repeats 10 --encoder-repeats 3 --markdown-out /tmp/engine.md
+        --random-weights --repeats 10 --encoder-repeats 3 --markdown-out /tmp/engine.md
+
+Weights: the embedded model uses its committed weights; an official model uses
+``--checkpoint MODEL=FILE``, or random weights (seed 0) only with ``--random-weights``
+(timings do not depend on the weights, the agreement figures do). The table's header
+names the weights of every model.
 
 Latencies are medians over ``--repeats`` runs after one warm-up (``--encoder-repeats``
 overrides the count for the encoder, e.g. for vit_b at several seconds a forward).
@@ -39,13 +44,16 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 from sam_ros.core.build import sam_model_registry
+from sam_ros.core.postprocess import clean_prediction, DEFAULT_MIN_REGION_AREA
 from sam_ros.core.predictor import check_prompts, SamPredictor
 from sam_ros.core.runtime import set_threads, tune_cpu_allocator
 from sam_ros.core.transforms import postprocess_logits, resize_image, to_input_tensor
+from sam_ros.tools.cli import weights_problem, weights_source
 import torch
 
 _HEIGHT, _WIDTH = 480, 640
-# Upstream fp32 figures on this machine kind (docs/../sam_facts.md), MALLOC_MMAP_MAX_=0.
+# Upstream fp32 figures: the upstream code (segment_anything, MobileSAM) measured on a 2-core
+# AMD EPYC KVM guest (this machine kind), 2 torch threads, with MALLOC_MMAP_MAX_=0.
 UPSTREAM_ENCODER_S = {'vit_t': 0.58, 'vit_b': 5.7, 'vit_l': 16.0, 'vit_h': 31.0}
 UPSTREAM_DECODE_POINT_MS = 42.0
 UPSTREAM_DECODE_BOX_MS = 41.0
@@ -141,6 +149,10 @@ def bench_precision(model: torch.nn.Module, precision: str, image: np.ndarray,
         lambda: predictor.segment(point, label, embedding=embedding), repeats)
     row['segment_16_boxes_ms'] = _median_ms(
         lambda: predictor.segment_batch(boxes=boxes, embedding=embedding), repeats)
+    # The node's region clean-up (min_region_area, default 256 px) of one point's 3 masks.
+    three_masks = predictor.segment(point, label, mode='multi', embedding=embedding)
+    row['clean_3_ms'] = _median_ms(
+        lambda: clean_prediction(three_masks, DEFAULT_MIN_REGION_AREA), repeats)
     # Outputs for the agreement check: 8 points (multi) and the 16 boxes (single).
     points = np.stack([rng.uniform(0, _WIDTH, 8), rng.uniform(0, _HEIGHT, 8)], axis=1)
     outputs = [predictor.segment(p[None], label, mode='multi', embedding=embedding)
@@ -180,9 +192,9 @@ def markdown(rows: List[Dict[str, object]], header: str) -> str:
              '| model | precision | preprocess ms | encoder s | vs upstream fp32 | '
              'page faults / forward | '
              'decode 1 point ms | decode 1 box ms | decode 16 boxes ms (per prompt) | '
-             'postprocess 3 masks ms | segment 1 point ms | pixel agreement vs fp32 | '
-             'max IoU diff |',
-             '|---' * 13 + '|']
+             'postprocess 3 masks ms | segment 1 point ms | clean-up 3 masks ms | '
+             'pixel agreement vs fp32 | max IoU diff |',
+             '|---' * 14 + '|']
     for row in rows:
         upstream = UPSTREAM_ENCODER_S.get(str(row['model']))
         encoder_s = float(row['encoder_ms']) / 1e3
@@ -194,8 +206,25 @@ def markdown(rows: List[Dict[str, object]], header: str) -> str:
             f"{row['decode_box_ms']:.1f} | {row['decode_16_boxes_ms']:.1f} "
             f"({float(row['decode_16_boxes_ms']) / 16:.1f}) | "
             f"{row['postprocess_3_ms']:.1f} | {row['segment_point_ms']:.1f} | "
+            f"{row['clean_3_ms']:.1f} | "
             f"{row.get('agreement', '-')} | {row.get('iou_diff', '-')} |")
     return '\n'.join(lines) + '\n'
+
+
+def _checkpoints(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Dict[str, str]:
+    """Return model -> checkpoint from ``--checkpoint MODEL=FILE``; refuse silent randomness."""
+    checkpoints: Dict[str, str] = {}
+    for item in args.checkpoint:
+        name, sep, path = item.partition('=')
+        if not sep or name not in args.models or not path:
+            parser.error(f'--checkpoint {item!r}: write MODEL=FILE with MODEL one of --models')
+        checkpoints[name] = path
+    for name in args.models:
+        problem = weights_problem(name, checkpoints.get(name), args.random_weights)
+        if problem:
+            parser.error(problem.replace('--model-type', 'model').replace(
+                '--checkpoint FILE', f'--checkpoint {name}=FILE'))
+    return checkpoints
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -210,15 +239,23 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                         help='encoder runs per model (default: --repeats); lower for vit_b+')
     parser.add_argument('--threads', type=int, default=None,
                         help='torch threads (default: the cores this process may use)')
+    parser.add_argument('--checkpoint', action='append', default=[], metavar='MODEL=FILE',
+                        help='weights for one model of --models (repeat per model)')
+    parser.add_argument('--random-weights', action='store_true',
+                        help='time official models without --checkpoint on RANDOM weights '
+                        '(seed 0); without this flag they are refused')
     parser.add_argument('--markdown-out', default=None)
     args = parser.parse_args(argv)
+    checkpoints = _checkpoints(parser, args)
     threads = set_threads(args.threads)
     load_start = os.getloadavg()[0]
     image = synthetic_frame()
     rows = []
     for name in args.models:
         torch.manual_seed(0)
-        model = sam_model_registry[name]()
+        print(f'{name}: {weights_source(name, checkpoints.get(name))}', file=sys.stderr,
+              flush=True)
+        model = sam_model_registry[name](checkpoint=checkpoints.get(name))
         results = {}
         for precision in args.precisions:
             print(f'{name} {precision} ...', file=sys.stderr, flush=True)
@@ -236,8 +273,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                     row['iou_diff'] = f"{stats['max_iou_diff']:.4f}"
         del model
     tuned = tune_cpu_allocator()  # already applied by the predictors; reports the state
+    weights = '; '.join(f'{name} {weights_source(name, checkpoints.get(name))}'
+                        + (' (seed 0)' if not checkpoints.get(name) and name != 'embedded'
+                           else '')
+                        for name in dict.fromkeys(args.models))
     header = (f'torch {torch.__version__}, {_cpu_model()}, {threads} threads, '
-              f'frame {_HEIGHT}x{_WIDTH}, random weights (seed 0), allocator tuning '
+              f'frame {_HEIGHT}x{_WIDTH}, weights: {weights}, allocator tuning '
               f"{'on' if tuned else 'off'}, OMP_WAIT_POLICY="
               f"{os.environ.get('OMP_WAIT_POLICY', 'unset')}, 1-min load average "
               f'{load_start:.2f} at start and {os.getloadavg()[0]:.2f} at end')

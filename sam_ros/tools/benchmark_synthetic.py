@@ -30,19 +30,14 @@ from typing import List, Optional
 import cv2
 
 from sam_ros.synthetic import SceneGenerator
-
-
-def _size(text: str) -> tuple:
-    """Parse 'WxH' into (W, H)."""
-    width, height = text.lower().split('x')
-    return int(width), int(height)
+from sam_ros.tools.cli import frame_size
 
 
 def main(argv: Optional[List[str]] = None) -> int:
     """Run the benchmark and print a markdown table; return the exit status."""
     parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     parser.add_argument('--count', type=int, default=200, help='scenes per size')
-    parser.add_argument('--sizes', nargs='+', type=_size,
+    parser.add_argument('--sizes', nargs='+', type=frame_size,
                         default=[(640, 480), (1280, 720), (320, 240)], help='WxH ...')
     parser.add_argument('--threads', type=int, default=1, help='OpenCV threads')
     parser.add_argument('--seed', type=int, default=0)

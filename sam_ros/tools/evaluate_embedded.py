@@ -35,6 +35,7 @@ from sam_ros.core.build import sam_model_registry
 from sam_ros.core.predictor import SamPredictor
 from sam_ros.synthetic.metrics import evaluate, format_table, TARGETS
 from sam_ros.synthetic.world import SceneGenerator
+from sam_ros.tools.cli import frame_size_text, weights_problem, weights_source
 import torch
 
 EVAL_SEED = 1000
@@ -80,10 +81,16 @@ def run(model_type: str = 'embedded', checkpoint: Optional[str] = None, scenes: 
 def main(argv: Optional[List[str]] = None) -> int:
     """Entry point of ``sam-ros-eval-embedded``."""
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0].strip())
-    parser.add_argument('--model-type', default='embedded')
-    parser.add_argument('--checkpoint', default=None)
+    parser.add_argument('--model-type', default='embedded', choices=sorted(sam_model_registry))
+    parser.add_argument('--checkpoint', default=None,
+                        help='weights to load; required for the official model types '
+                        '(the embedded model defaults to its committed weights)')
+    parser.add_argument('--random-weights', action='store_true',
+                        help='allow an official model type without --checkpoint, i.e. with '
+                        'RANDOM weights (the table is then meaningless)')
     parser.add_argument('--scenes', type=int, default=60, help='scenes per frame size')
-    parser.add_argument('--sizes', nargs='+', default=['640x480', '1280x720', '320x240'])
+    parser.add_argument('--sizes', nargs='+', type=frame_size_text,
+                        default=['640x480', '1280x720', '320x240'], help='WxH ...')
     parser.add_argument('--precision', default='auto')
     parser.add_argument('--device', default='auto')
     parser.add_argument('--seed', type=int, default=EVAL_SEED)
@@ -91,11 +98,19 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument('--markdown-out', default=None, help='write the table here too')
     parser.add_argument('--json-out', default=None)
     args = parser.parse_args(argv)
+    problem = weights_problem(args.model_type, args.checkpoint, args.random_weights)
+    if problem:
+        parser.error(problem)
+    source = weights_source(args.model_type, args.checkpoint)
+    print(f'model {args.model_type}, {source}', flush=True)
     if args.threads:
         torch.set_num_threads(args.threads)
     results = run(args.model_type, args.checkpoint, args.scenes, args.sizes, args.precision,
                   args.seed, args.device)
     table = format_table(results)
+    if source == 'RANDOM weights':
+        table = (f'**{args.model_type} with RANDOM weights (--random-weights): these '
+                 'figures measure no trained model.**\n\n' + table)
     counts = ', '.join(f"{k}: {int(v['n_hierarchy'])} hierarchy clicks, {int(v['n_click'])} "
                        f"clicks, {int(v['n_box'])} boxes, {int(v['n_multipoint'])} point sets"
                        for k, v in results.items())

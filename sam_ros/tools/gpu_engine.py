@@ -373,7 +373,7 @@ def _variants_lines(ctx: Context, rows: List[List[str]]) -> List[str]:
 
 
 def summary_lines(ctx: Context) -> List[str]:
-    """Return the targets of issue 13 against what this run measured."""
+    """Return the GPU targets (vit_h encoder, 720p MobileSAM fps) against this run."""
     lines = []
     if 'vit_h' in ctx.best:
         best_ms, label = ctx.best['vit_h']

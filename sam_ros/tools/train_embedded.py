@@ -15,13 +15,16 @@
 """
 Train the embedded default model on the synthetic nested-object world.
 
-    python -m sam_ros.tools.train_embedded      # = --steps 2500 --seed 0 --focal-weight 6
+    python -m sam_ros.tools.train_embedded --out my_model.pt    # = --steps 2500 --seed 0
 
 Deterministic from ``--seed`` (same machine, same thread count). Runs on the CPU in
 fp32 by default: on the development CPU (AVX-512 BF16, no AMX) a bf16-autocast step
 costs 1.3x an fp32 one, so bf16 is opt-in (``--precision bf16`` or ``auto``). Writes
 a flat state_dict, loadable by the strict checkpoint loader, and a JSON sidecar with
 the run's settings, time and losses.
+
+``--out`` is required: the tool never writes the shipped model
+(``sam_ros/core/weights/embedded_sam.pt``) unless ``--overwrite-shipped`` asks for it.
 """
 
 import argparse
@@ -44,7 +47,7 @@ from sam_ros.training.step import sample_losses
 import torch
 
 DEFAULT_FOCAL_WEIGHT = 6.0
-DEFAULT_OUT = Path(__file__).resolve().parents[1] / 'core' / 'weights' / 'embedded_sam.pt'
+SHIPPED = Path(__file__).resolve().parents[1] / 'core' / 'weights' / 'embedded_sam.pt'
 
 
 def _parse(argv: Optional[List[str]]) -> argparse.Namespace:
@@ -72,22 +75,41 @@ def _parse(argv: Optional[List[str]]) -> argparse.Namespace:
                         help='torch threads; on a shared CPU use 1, OpenMP stalls otherwise')
     parser.add_argument('--precision', default='fp32', choices=['auto', 'fp32', 'bf16'],
                         help="autocast precision; 'auto' = bf16 where the CPU has AVX-512 BF16")
-    parser.add_argument('--out', type=Path, default=DEFAULT_OUT,
+    parser.add_argument('--out', type=Path, default=None,
                         help='the checkpoint file to write (its run record goes next to it, '
-                        '.json)')
+                        '.json); required, and never the shipped model unless '
+                        '--overwrite-shipped is given')
+    parser.add_argument('--overwrite-shipped', action='store_true',
+                        help=f'write the shipped model {SHIPPED.name} (and its .json) in '
+                        'the package, replacing it; --out may then be left out')
     parser.add_argument('--log-every', type=int, default=50)
     args = parser.parse_args(argv)
-    problem = _out_problem(args.out)
+    problem = _shipped_problem(args)
+    if not problem:
+        problem = _out_problem(args.out)
     if problem:
         parser.error(problem)
     return args
+
+
+def _shipped_problem(args: argparse.Namespace) -> str:
+    """Say why the run would write the shipped model without being asked; set ``args.out``."""
+    if args.out is None:
+        if not args.overwrite_shipped:
+            return ('give --out FILE for the checkpoint to write (the shipped model '
+                    f'{SHIPPED} is replaced only with --overwrite-shipped)')
+        args.out = SHIPPED
+    if args.out.resolve() == SHIPPED.resolve() and not args.overwrite_shipped:
+        return (f'--out {args.out} is the shipped model; add --overwrite-shipped to '
+                'replace it, or write elsewhere')
+    return ''
 
 
 def _out_problem(out: Path) -> str:
     """Say why ``out`` cannot take the checkpoint, before an hour of training is spent."""
     if out.is_dir():
         return (f'--out {out} is a directory; give the checkpoint file to write, e.g. '
-                f'--out {out / DEFAULT_OUT.name}')
+                f'--out {out / SHIPPED.name}')
     parent = next((p for p in out.absolute().parents if p.exists()), None)
     if parent is None or not parent.is_dir() or not os.access(parent, os.W_OK):
         return f'--out {out}: cannot create or write under {parent}'

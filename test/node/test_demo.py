@@ -22,6 +22,7 @@ answer and the node stopped cleanly) and leave non-trivial PNG figures behind.
 
 import os
 from pathlib import Path
+import re
 import subprocess
 import sys
 
@@ -98,3 +99,16 @@ def test_three_masks_figure_is_wider_than_the_click_frame(demo_run):
     assert click.shape[:2] == (480, 640)
     # four panels side by side (prompt + subpart, part, whole) under a title bar
     assert figure.shape[1] > 2.5 * figure.shape[0]
+
+
+def test_demo_tells_its_story(demo_run):
+    proc, _ = demo_run
+    lines = proc.stdout.splitlines()
+    step1 = lines[next(i for i, line in enumerate(lines) if '[demo] step 1:' in line):]
+    step1 = step1[:next(i for i, line in enumerate(step1) if '[demo] step 2:' in line)]
+    # step 1 says where its frame's encode was paid
+    assert any(line.strip().startswith('embedding: ') and 'encoded' in line
+               for line in step1), '\n'.join(step1)
+    refine = next(line for line in lines if 'refined mask index' in line)
+    assert re.search(r'\(true IoU \d\.\d{3}\) .*: true IoU \d\.\d{3} \([+-]\d\.\d{3}\), '
+                     r'(better|not better: )', refine), refine

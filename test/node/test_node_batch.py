@@ -12,7 +12,7 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Batches, the label image and segment-everything over real DDS (tier 3, issue 11)."""
+"""Batches, the label image and segment-everything over real DDS (tier 3)."""
 
 import threading
 

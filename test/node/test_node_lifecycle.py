@@ -41,8 +41,8 @@ def _fatal_lines(output):
     (['encode_policy:=sometimes'], 2, 'encode_policy'),
     (['cache_size:=0'], 2, 'cache_size'),
     (['model_type:=vit_b'], 2, 'needs a checkpoint'),
-    (['model_type:=vit_t', 'checkpoint:=/nonexistent/mobile_sam.pt'], 2,
-     '/nonexistent/mobile_sam.pt'),
+    (['model_type:=vit_t', 'checkpoint:=/nonexistent/mobile_sam.pt'], 1,
+     "cannot load the model: checkpoint '/nonexistent/mobile_sam.pt' does not exist"),
 ])
 def test_bad_configuration_exits_at_start_with_one_line(
         start_node, helpers, parameters, exit_code, says):
@@ -116,4 +116,16 @@ def test_compressed_transport_takes_png_and_reports_bad_data(start_node, client,
     bad = client.send(helpers.point_prompt('compressed-bad', 160, 120, t_bad))
     assert bad.status == SegmentResult.STATUS_BAD_IMAGE
     assert node.alive()
+    assert node.interrupt() == 0, node.output()
+
+
+def test_an_unknown_parameter_is_warned_about_once_with_the_closest_name(
+        start_node, client, helpers):
+    helpers.require_embedded_model()
+    node = start_node('min_iuo:=0.5')
+    client.wait_ready(node)
+    client.wait_for(lambda: ']: ready: ' in node.output(), "the node's ready line")
+    warnings = [line for line in node.output().splitlines() if "'min_iuo'" in line]
+    assert len(warnings) == 1, node.output()
+    assert 'WARN' in warnings[0] and "did you mean 'min_iou'?" in warnings[0]
     assert node.interrupt() == 0, node.output()

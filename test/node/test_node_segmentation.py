@@ -21,6 +21,7 @@ Each test publishes its own frames with its own stamps.
 
 import math
 
+import cv2
 from geometry_msgs.msg import Point, Point32, PointStamped, PolygonStamped
 import numpy as np
 import pytest
@@ -47,6 +48,11 @@ def _check_mask_images(result, height, width):
         assert set(np.unique(pixels)) <= {0, 255}
         assert int(np.count_nonzero(pixels)) == mask.area
         assert mask.mask.header.stamp == result.header.stamp
+        rows, cols = np.flatnonzero(pixels.any(axis=1)), np.flatnonzero(pixels.any(axis=0))
+        if mask.area:   # bbox is the tight box of the (cleaned) mask that is sent
+            assert (mask.bbox.x_offset, mask.bbox.y_offset, mask.bbox.width,
+                    mask.bbox.height) == (cols[0], rows[0], cols[-1] - cols[0] + 1,
+                                          rows[-1] - rows[0] + 1)
 
 
 def test_point_prompt_returns_three_masks_sorted_by_area_with_ious(
@@ -326,6 +332,9 @@ def _set(client, name, value):
         parameter_value = ParameterValue(type=ParameterType.PARAMETER_STRING, string_value=value)
     elif isinstance(value, bool):
         parameter_value = ParameterValue(type=ParameterType.PARAMETER_BOOL, bool_value=value)
+    elif isinstance(value, int):
+        parameter_value = ParameterValue(type=ParameterType.PARAMETER_INTEGER,
+                                         integer_value=value)
     else:
         parameter_value = ParameterValue(type=ParameterType.PARAMETER_DOUBLE,
                                          double_value=float(value))
@@ -363,3 +372,60 @@ def test_parameters_are_validated_at_runtime(running_node, client, helpers, stam
         assert again.header.stamp == helpers.stamp(t2)
     finally:
         assert _set(client, 'encode_policy', 'on_change').successful
+
+
+def _small_islands(mask_image, min_area):
+    pixels = (image_to_numpy(mask_image) > 0).astype(np.uint8)
+    count, _, stats, _ = cv2.connectedComponentsWithStats(pixels, connectivity=8)
+    areas = stats[1:, cv2.CC_STAT_AREA]
+    return int((areas < min_area).sum()) if count > 2 else 0
+
+
+def test_masks_are_cleaned_of_small_islands_by_min_region_area(
+        running_node, client, helpers, stamps):
+    world = helpers.scene(45)   # its raw box masks have 22 islands below 256 px
+    t = stamps()
+    client.publish_frame(world.image, t)
+    # min_region_area:=0 shows the raw masks; the default 256 cleans them.
+    assert _set(client, 'min_region_area', 0).successful
+    try:
+        raw = [client.send(helpers.box_prompt(f'raw-{i}', helpers.visible_box(o.levels[-1]),
+                                              t)) for i, o in enumerate(world.objects)]
+    finally:
+        assert _set(client, 'min_region_area', 256).successful
+    cleaned = [client.send(helpers.box_prompt(f'clean-{i}',
+                                              helpers.visible_box(o.levels[-1]), t))
+               for i, o in enumerate(world.objects)]
+    for result in raw + cleaned:
+        assert result.status == OK, result.message
+        _check_mask_images(result, 240, 320)
+    assert all(_small_islands(r.masks[0].mask, 256) == 0 for r in cleaned)
+    assert sum(_small_islands(r.masks[0].mask, 256) for r in raw) > 0, \
+        'no raw mask of this scene had a small island: pick another scene'
+    assert _set(client, 'min_region_area', -1).successful is False
+
+
+def test_the_model_is_warmed_up_before_ready(running_node):
+    lines = running_node.output().splitlines()
+    warm = [i for i, line in enumerate(lines) if 'warmed up on a blank frame: encode' in line]
+    ready = [i for i, line in enumerate(lines) if ']: ready: image' in line]
+    assert len(warm) == 1 and len(ready) == 1, running_node.output()
+    assert warm[0] < ready[0]
+
+
+def test_an_incompatible_image_publisher_is_named_by_its_remapped_topic(running_node, client):
+    from rclpy.event_handler import PublisherEventCallbacks
+    from rclpy.qos import QoSProfile, ReliabilityPolicy
+    from sensor_msgs.msg import Image
+    publisher = client.node.create_publisher(
+        Image, '/camera/image', QoSProfile(depth=1, reliability=ReliabilityPolicy.BEST_EFFORT),
+        event_callbacks=PublisherEventCallbacks(incompatible_qos=lambda event: None))
+    try:
+        def warned():
+            return [line for line in running_node.output().splitlines()
+                    if 'incompatible QoS' in line]
+        lines = client.wait_for(warned, 'the incompatible-QoS warning')
+    finally:
+        client.node.destroy_publisher(publisher)
+    assert 'a publisher on /camera/image offers an incompatible QoS (RELIABILITY)' in lines[0]
+    assert "'image'" not in lines[0] and 'image_qos_reliability' in lines[0]

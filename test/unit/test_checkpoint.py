@@ -16,6 +16,8 @@
 
 import json
 from pathlib import Path
+import pickle
+import warnings
 
 import pytest
 from sam_ros.core import build_sam, CheckpointError
@@ -138,6 +140,29 @@ def test_truncated_file_is_reported_as_corrupt(tmp_path: Path, cut):
     path.write_bytes(data[:size])
     with pytest.raises(CheckpointError, match='truncated or corrupt|corrupt'):
         read_state_dict(path)
+
+
+def test_a_truncated_file_names_whole_sentences_only(tmp_path: Path):
+    path = tmp_path / 'half.pt'
+    torch.save(_random_state(_tiny()), path)
+    path.write_bytes(path.read_bytes()[:len(path.read_bytes()) // 2])
+    with pytest.raises(CheckpointError) as info:
+        read_state_dict(path)
+    detail = str(info.value).split('(', 1)[1].rsplit(')', 1)[0]
+    assert detail.endswith(('.', '...')), detail     # torch's sentence ends, or says so
+    assert 'your checkpoint file is)' not in str(info.value)
+
+
+def test_a_raw_pickle_is_refused_in_one_line_without_torch_warnings(tmp_path: Path):
+    path = tmp_path / 'raw.pkl'
+    with open(path, 'wb') as handle:
+        pickle.dump({'weight': [1.0, 2.0]}, handle, protocol=4)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        with pytest.raises(CheckpointError) as info:
+            read_state_dict(path)
+    assert [str(w.message) for w in caught] == []
+    assert '\n' not in str(info.value)
 
 
 def test_non_dict_and_non_tensor_contents_are_rejected(tmp_path: Path):

@@ -22,9 +22,11 @@ from rcl_interfaces.msg import ParameterType
 import rclpy
 from rclpy.node import Node
 import rclpy.parameter
+from sam_ros.core.errors import CheckpointError
 from sam_ros.node.config import (
     apply_changes, config_from_values, ConfigError, declare_parameters, NodeConfig,
-    PARAMETERS, read_config)
+    PARAMETERS, read_config, unknown_overrides)
+from sam_ros.node.model import build_predictor
 import yaml
 
 
@@ -90,13 +92,15 @@ def test_overrides_are_read_once_into_the_config(make_node):
 @pytest.mark.parametrize('ros_args,match', [
     (['cache_size:=0'], "'cache_size' has an invalid value"),
     (['min_iou:=1'], "'min_iou' must be a float"),
+    (['min_iou:=1'], r'in \[0.0, 1.0\] like 0.0, got 1 \(an integer\): .* write 1.0'),
+    (['cache_size:=1.5'], r"'cache_size' must be an integer in \[1, 256\] like 8, got 1.5"),
+    (['publish_mask:=3'], r"'publish_mask' must be a bool \(true or false\)"),
     (['max_prompt_age:=-1.0'], "'max_prompt_age' has an invalid value"),
     (['encode_policy:=sometimes'], "'encode_policy' is 'sometimes'; use one of"),
     (['image_transport:=theora'], 'use one of: raw, compressed'),
     (['device:=gpu'], 'use auto, cpu, cuda or cuda:N'),
     (['model_type:=vit_b'], 'needs a checkpoint'),
     (['model_type:=vit_x'], "'model_type' is 'vit_x'"),
-    (['checkpoint:=/no/such/file.pth'], 'does not exist'),
     (['precision:=fp16', 'device:=cpu'], 'needs a CUDA device'),
 ])
 def test_bad_configuration_fails_with_one_line(make_node, ros_args, match):
@@ -105,6 +109,14 @@ def test_bad_configuration_fails_with_one_line(make_node, ros_args, match):
         declare_parameters(node)
         read_config(node)
     assert '\n' not in str(info.value)
+    assert 'a int' not in str(info.value) and 'expecting type' not in str(info.value)
+
+
+def test_a_missing_checkpoint_file_is_a_model_that_cannot_load_not_a_bad_parameter():
+    config = config_from_values({'model_type': 'vit_t', 'checkpoint': '/no/such/file.pth'})
+    with pytest.raises(CheckpointError, match='does not exist') as info:
+        build_predictor(config)
+    assert not isinstance(info.value, ConfigError)
 
 
 def test_random_weights_need_an_empty_checkpoint(tmp_path):
@@ -162,3 +174,21 @@ def test_docs_list_every_parameter(repo_root: Path):
     text = (repo_root / 'docs' / 'node.md').read_text(encoding='utf-8')
     for name in PARAMETERS:
         assert f'`{name}`' in text, name
+
+
+def test_unknown_overrides_are_named_with_the_closest_parameter(make_node, tmp_path):
+    params = tmp_path / 'p.yaml'
+    params.write_text('sam_config_test:\n  ros__parameters:\n    cache_sise: 4\n')
+    node = make_node('-p', 'min_iuo:=0.5', '-p', 'no_such_param:=1', '-p', 'min_iou:=0.5',
+                     '--params-file', str(params))
+    declare_parameters(node)
+    lines = unknown_overrides(node)
+    assert lines == [
+        "parameter 'cache_sise' is not a parameter of this node and is ignored; did you "
+        "mean 'cache_size'?",
+        "parameter 'min_iuo' is not a parameter of this node and is ignored; did you mean "
+        "'min_iou'?",
+        "parameter 'no_such_param' is not a parameter of this node and is ignored; see "
+        'docs/node.md']
+    assert read_config(node).min_iou == 0.5
+    assert unknown_overrides(make_node('-p', 'use_sim_time:=true')) == []

@@ -183,6 +183,21 @@ def test_bad_compressed_image_raises_image_format_error(fmt, data, match):
         conv.compressed_to_rgb(msg)
 
 
+@pytest.mark.parametrize('fmt,ext,says', [
+    ('png', '.png', 'IEND'), ('jpeg', '.jpg', 'end-of-image')])
+def test_a_truncated_image_is_one_error_and_nothing_on_stderr(fmt, ext, says, capfd):
+    noisy = np.random.default_rng(3).integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    whole = _compressed(fmt, noisy, ext)
+    assert conv.compressed_to_rgb(whole).shape == (64, 64, 3)
+    capfd.readouterr()
+    cut = CompressedImage(format=fmt)
+    cut.data = array.array('B', bytes(whole.data)[:len(whole.data) * 2 // 3])
+    with pytest.raises(ImageFormatError, match=f'truncated: .*{says}'):
+        conv.compressed_to_rgb(cut)
+    captured = capfd.readouterr()      # the C libraries print to fd 2 themselves
+    assert captured.err == '' and captured.out == ''
+
+
 # -------------------------------------------------------------------- masks, stamps
 
 def test_mask_becomes_mono8_255_inside():

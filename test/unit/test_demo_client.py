@@ -66,3 +66,21 @@ def test_format_answer_of_an_error_shows_the_status_and_message():
                            message='the frame is 60.000 s older')
     lines = format_answer(Answer(result, 3.0, 0.0))
     assert lines == ['status STALE_FRAME | latency 3 ms | the frame is 60.000 s older']
+
+
+def test_the_refine_step_corrects_the_larger_error_and_says_how_it_went():
+    from sam_ros.demo.script import _correction, _refine_note
+    truth = np.zeros((40, 40), bool)
+    truth[10:30, 10:30] = True
+    short = truth.copy()
+    short[10:30, 22:30] = False                       # missed 160 px
+    points, labels, fix = _correction(truth, short, (15.0, 15.0))
+    assert labels == [1, 1] and truth[int(points[1][1]), int(points[1][0])]
+    assert not short[int(points[1][1]), int(points[1][0])] and '160 px it missed' in fix
+    spill = truth.copy()
+    spill[0:8, 0:40] = True                           # added 320 px
+    points, labels, fix = _correction(truth, spill, (15.0, 15.0))
+    assert labels == [1, 0] and not truth[int(points[1][1]), int(points[1][0])]
+    assert 'background click on the 320 px it added' in fix
+    assert _refine_note(1, fix, 0.80, 0.86).endswith('(+0.060), better')
+    assert 'not better: ' in _refine_note(1, fix, 0.80, 0.78)

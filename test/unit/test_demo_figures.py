@@ -148,3 +148,23 @@ def test_save_png_reports_an_unwritable_path(tmp_path: Path, image):
     blocker.write_text('not a folder')
     with pytest.raises(OSError):
         figures.save_png(blocker / 'figure.png', image)
+
+
+def test_labels_say_predicted_iou_and_the_legend_explains_the_markers():
+    assert figures.mask_label('part', 0.934, best=True, true_iou=0.91) == [
+        'PART  (best: highest predicted IoU)', 'predicted IoU 0.93',
+        'true IoU 0.91 (vs ground truth)']
+    assert figures.mask_label('whole', 0.5) == ['WHOLE', 'predicted IoU 0.50']
+    assert figures.prompt_legend(np.array([[1.0, 2.0], [3.0, 4.0]]), [1, 0]) == [
+        'green +: foreground point', 'red x: background point']
+    assert figures.prompt_legend(box=[0, 0, 5, 5]) == ['white: the box prompt']
+    assert figures.prompt_legend(np.array([[1.0, 2.0]])) == ['green +: foreground point']
+    assert figures.prompt_legend() == []
+
+
+def test_the_prompt_panel_of_a_figure_carries_its_legend(image, nested):
+    with_points = figures.result_figure(image, nested[:1], ['part'], [0.9], 0,
+                                        np.array([[80.0, 60.0], [10.0, 10.0]]), [1, 0],
+                                        height=100)
+    without = figures.result_figure(image, nested[:1], ['part'], [0.9], 0, height=100)
+    assert with_points.shape[0] > without.shape[0]     # two legend lines above the prompt

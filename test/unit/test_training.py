@@ -16,6 +16,7 @@
 """The training code of the embedded model: losses, samples, a short run (tier 1)."""
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -106,13 +107,14 @@ def test_samples_hold_prompts_inside_the_input_frame_and_their_targets():
 
 
 def test_focal_weight_ramps_from_zero_to_its_weight_over_the_warm_up():
-    args = train_embedded._parse(['--focal-warmup', '100'])
+    args = train_embedded._parse(['--focal-warmup', '100', '--out', 'x.pt'])
     assert train_embedded._focal_weight_at(0, args) == 0.0
     weight = train_embedded.DEFAULT_FOCAL_WEIGHT
     assert train_embedded._focal_weight_at(50, args) == pytest.approx(weight / 2)
     assert train_embedded._focal_weight_at(100, args) == weight
-    assert train_embedded._focal_weight_at(0, train_embedded._parse([])) == weight
-    lower = train_embedded._parse(['--focal-weight', '2', '--focal-warmup', '10'])
+    assert train_embedded._focal_weight_at(0, train_embedded._parse(['--out', 'x.pt'])) == weight
+    lower = train_embedded._parse(['--focal-weight', '2', '--focal-warmup', '10',
+                                   '--out', 'x.pt'])
     assert train_embedded._focal_weight_at(5, lower) == pytest.approx(1.0)
     assert train_embedded._focal_weight_at(10, lower) == 2.0
 
@@ -148,3 +150,21 @@ def test_an_unusable_out_path_fails_at_start_with_one_line(tmp_path: Path, capsy
         assert words in capsys.readouterr().err
     args = train_embedded._parse(['--out', str(tmp_path / 'new' / 'm.pt')])
     assert args.out == tmp_path / 'new' / 'm.pt'
+
+
+def test_the_shipped_model_is_written_only_when_asked_explicitly(tmp_path: Path, capsys):
+    shipped = train_embedded.SHIPPED
+    before = shipped.stat().st_mtime_ns
+    for argv, words in (([], 'give --out FILE'),
+                        (['--out', str(shipped)], 'add --overwrite-shipped'),
+                        (['--out', os.path.relpath(shipped)], 'add --overwrite-shipped')):
+        with pytest.raises(SystemExit) as exit_info:
+            train_embedded._parse(argv)
+        assert exit_info.value.code == 2
+        assert words in capsys.readouterr().err
+    assert train_embedded._parse(['--overwrite-shipped']).out == shipped
+    assert train_embedded._parse(['--out', str(shipped), '--overwrite-shipped']).out == shipped
+    with pytest.raises(SystemExit):
+        train_embedded._parse(['--help'])
+    assert '--overwrite-shipped' in capsys.readouterr().out
+    assert shipped.stat().st_mtime_ns == before

@@ -187,3 +187,9 @@ def test_as_rgb_flips_bgr_and_replicates_grayscale():
 def test_as_rgb_rejects_bad_images_with_a_clear_message(image, image_format, fragment):
     with pytest.raises(ImageFormatError, match=fragment):
         as_rgb(image, image_format)
+
+
+def test_a_channels_first_image_is_told_to_transpose_not_to_drop_alpha():
+    with pytest.raises(ImageFormatError, match=r'channels-first .*transpose\(1, 2, 0\)') as info:
+        as_rgb(np.zeros((3, 48, 64), np.uint8))
+    assert 'alpha' not in str(info.value)
