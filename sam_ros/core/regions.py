@@ -40,6 +40,10 @@ def remove_small_regions(mask: np.ndarray, min_area: int, mode: str) -> Tuple[np
     ``mask`` is a bool or 0/1 array ``(H, W)``. Returns ``(cleaned, changed)``: a new bool
     ``(H, W)`` array and whether any pixel changed. ``min_area <= 0`` changes nothing.
     Raises ValueError for an unknown ``mode`` or a mask that is not 2-D.
+
+    The result is that of labelling the whole image, but only the mask's bounding box
+    (plus a one-pixel background ring for holes) is labelled: a typical object mask
+    costs a fraction of a millisecond instead of several at 640 x 480.
     """
     if mode not in REGION_MODES:
         raise ValueError(f'mode must be one of {REGION_MODES}, got {mode!r}')
@@ -47,22 +51,41 @@ def remove_small_regions(mask: np.ndarray, min_area: int, mode: str) -> Tuple[np
     if mask.ndim != 2:
         raise ValueError(f'mask must be 2-D (H, W), got shape {mask.shape}')
     mask = mask.astype(bool)
-    if min_area <= 0 or mask.size == 0:
+    if min_area <= 0 or not mask.any():
         return mask.copy(), False
     fill = mode == 'holes'
-    work = (fill ^ mask).astype(np.uint8)
+    rows = np.flatnonzero(mask.any(axis=1))
+    cols = np.flatnonzero(mask.any(axis=0))
+    top, bottom, left, right = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+    height, width = mask.shape
+    # Islands lie inside the box. Background outside the box is one component that
+    # reaches the box through a background ring, when the box leaves room for one.
+    ring = fill and top > 0 and left > 0 and bottom < height and right < width
+    if ring:
+        top, bottom, left, right = top - 1, bottom + 1, left - 1, right + 1
+    elif fill:
+        top, bottom, left, right = 0, height, 0, width
+    window = mask[top:bottom, left:right]
+    work = (fill ^ window).astype(np.uint8)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(work, connectivity=8)
     if count <= 1:
         return mask.copy(), False
-    areas = stats[1:, cv2.CC_STAT_AREA]
+    areas = stats[1:, cv2.CC_STAT_AREA].astype(np.int64)
+    if ring:
+        areas[labels[0, 0] - 1] += mask.size - window.size
     small = np.flatnonzero(areas < min_area) + 1
     if not fill and small.size == count - 1:
         small = np.delete(small, int(np.argmax(areas)))
     if small.size == 0:
         return mask.copy(), False
-    hit = np.isin(labels, small)
-    cleaned = mask.copy()
-    cleaned[hit] = fill
+    lookup = np.zeros(count, dtype=bool)
+    lookup[small] = True
+    if ring and lookup[labels[0, 0]]:
+        cleaned = np.ones_like(mask)  # the outside is a hole too (images under min_area)
+        cleaned[top:bottom, left:right] = window
+    else:
+        cleaned = mask.copy()
+    cleaned[top:bottom, left:right][lookup[labels]] = fill
     return cleaned, True
 
 

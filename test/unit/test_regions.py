@@ -68,3 +68,33 @@ def test_zero_threshold_changes_nothing_and_bad_input_raises() -> None:
         remove_small_regions(mask, 10, 'blobs')
     with pytest.raises(ValueError, match='2-D'):
         remove_small_regions(mask[None], 10, 'holes')
+
+
+def _full_image_reference(mask: np.ndarray, min_area: int, mode: str) -> np.ndarray:
+    # The definition: label the whole image (upstream's way), no bounding-box window.
+    import cv2
+    fill = mode == 'holes'
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(
+        (fill ^ mask).astype(np.uint8), connectivity=8)
+    areas = stats[1:, cv2.CC_STAT_AREA]
+    small = [i + 1 for i, area in enumerate(areas) if area < min_area]
+    if not fill and len(small) == count - 1 and small:
+        small.remove(int(np.argmax(areas)) + 1)
+    out = mask.copy()
+    out[np.isin(labels, small)] = fill
+    return out
+
+
+@pytest.mark.parametrize('seed', range(12))
+def test_windowed_labelling_equals_labelling_the_whole_image(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    height, width = 40 + seed, 50
+    mask = np.zeros((height, width), dtype=bool)
+    top, left = rng.integers(0, 3, size=2)  # some masks touch the border, some do not
+    mask[top:top + 25, left:left + 30] = rng.random((25, 30)) > 0.35
+    for mode in ('holes', 'islands'):
+        for min_area in (1, 3, 8, 40, 2000):
+            got, changed = remove_small_regions(mask, min_area, mode)
+            want = _full_image_reference(mask, min_area, mode)
+            np.testing.assert_array_equal(got, want, err_msg=f'{mode} {min_area}')
+            assert changed == bool((got != mask).any())
