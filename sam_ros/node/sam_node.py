@@ -41,6 +41,7 @@ from sam_ros.msg import SegmentPrompt, SegmentResult
 from sam_ros.node import conversions as conv
 from sam_ros.node.config import (apply_changes, ConfigError, declare_parameters, PARAMETERS,
                                  read_config)
+from sam_ros.node.depth_output import DepthOutput
 from sam_ros.node.frames import FrameStore
 from sam_ros.node.model import build_predictor
 from sam_ros.node.overlay import draw_overlay
@@ -97,6 +98,7 @@ class SamNode(Node):
         self._store = FrameStore(self._encode, cfg.cache_size, cfg.encode_policy,
                                  cfg.change_threshold, on_error=self._on_encode_error)
         self._projector = PointProjector(self)
+        self._depth = DepthOutput(self, cfg, callback_group=MutuallyExclusiveCallbackGroup())
 
         frames = MutuallyExclusiveCallbackGroup()
         prompts = ReentrantCallbackGroup()
@@ -332,6 +334,7 @@ class SamNode(Node):
                         str(exc)), None
         decode_ms = (time.perf_counter() - started) * 1e3
         result = conv.prediction_to_result(prediction, header, prompt.prompt_id, cfg.min_iou)
+        self._depth.fill(result, prediction, lookup.stamp_ns, header, cfg)
         result.embedding_reused = lookup.reused
         result.encode_time_ms = float(lookup.encode_ms)
         result.decode_time_ms = float(decode_ms)
@@ -350,6 +353,7 @@ class SamNode(Node):
     def _publish_images(self, result: SegmentResult, prediction, image, arrays, cfg) -> None:
         if result.status != SegmentResult.STATUS_OK:
             return
+        self._depth.publish(result, image, cfg)
         if cfg.publish_mask:
             self._mask_pub.publish(result.masks[result.best_index].mask)
         if cfg.publish_overlay and self._overlay_pub.get_subscription_count() > 0:
@@ -402,6 +406,7 @@ class SamNode(Node):
         }
         values.update({key: value for key, value in counts.items()
                        if key.startswith('status_')})
+        values.update(self._depth.stats())
         status.values = [KeyValue(key=key, value=str(value)) for key, value in values.items()]
         array = DiagnosticArray(status=[status])
         array.header.stamp = self.get_clock().now().to_msg()
