@@ -26,11 +26,12 @@ from typing import Dict, Optional, Sequence, Tuple
 
 from geometry_msgs.msg import Point, Vector3
 import numpy as np
-from sensor_msgs.msg import PointCloud2, PointField
+from sensor_msgs.msg import Image, PointCloud2, PointField
 from std_msgs.msg import ColorRGBA, Header
 from visualization_msgs.msg import Marker, MarkerArray
 
-__all__ = ['LEVEL_RGBA', 'cloud_to_numpy', 'masks_to_markers', 'points_to_cloud']
+__all__ = ['LEVEL_RGBA', 'cloud_to_numpy', 'depth_to_image', 'masks_to_markers',
+           'points_to_cloud']
 
 # RGBA (0..1) per SegmentMask level value: subpart, part, whole, single.
 LEVEL_RGBA = {0: (1.0, 0.3, 0.3), 1: (0.3, 1.0, 0.3), 2: (0.3, 0.5, 1.0), 3: (1.0, 0.9, 0.2)}
@@ -90,6 +91,30 @@ def cloud_to_numpy(msg: PointCloud2) -> Dict[str, np.ndarray]:
     if 'mask_index' in names:
         out['mask_index'] = buffer['mask_index'].copy()
     return out
+
+
+def depth_to_image(depth: np.ndarray, encoding: str = '16UC1',
+                   header: Optional[Header] = None) -> Image:
+    """
+    Return (H, W) float metres as a depth ``Image``: 16UC1 (rounded mm) or 32FC1 (m).
+
+    Invalid depth (NaN, inf, <= 0) becomes 0 in 16UC1 and stays as it is in 32FC1.
+    """
+    if encoding == '16UC1':
+        valid = np.isfinite(depth) & (depth > 0)
+        pixels = np.clip(np.rint(np.where(valid, depth, 0.0) * 1000.0), 0, 65535)
+        pixels = pixels.astype('<u2')
+    elif encoding == '32FC1':
+        pixels = np.asarray(depth, dtype='<f4')
+    else:
+        raise ValueError(f'depth_to_image writes 16UC1 or 32FC1, not {encoding!r}')
+    msg = Image(header=header if header is not None else Header(),
+                height=int(depth.shape[0]), width=int(depth.shape[1]), encoding=encoding,
+                is_bigendian=0, step=int(depth.shape[1]) * pixels.itemsize)
+    data = array.array('B')
+    data.frombytes(np.ascontiguousarray(pixels).tobytes())
+    msg.data = data
+    return msg
 
 
 def _point(xyz: Sequence[float]) -> Point:

@@ -27,13 +27,13 @@ back-projected with the exact depth (including the raised child levels inside it
 """
 
 from dataclasses import dataclass
-from typing import Tuple
+from typing import Sequence, Tuple
 
 import numpy as np
 
 from sam_ros.synthetic.world import Scene
 
-__all__ = ['camera_matrix', 'RAISE_M', 'SceneDepth', 'scene_depth', 'surface_truth',
+__all__ = ['camera_matrix', 'depth_from_levels', 'RAISE_M', 'SceneDepth', 'scene_depth', 'surface_truth',
            'to_millimetres']
 
 RAISE_M = 0.03
@@ -61,19 +61,33 @@ def camera_matrix(width: int, height: int) -> Tuple[float, ...]:
     return (f, 0.0, (width - 1) / 2.0, 0.0, f, (height - 1) / 2.0, 0.0, 0.0, 1.0)
 
 
-def scene_depth(scene: Scene) -> SceneDepth:
-    """Return the depth map of ``scene`` (deterministic: no randomness)."""
-    h, w = scene.height, scene.width
-    rows = np.arange(h, dtype=np.float32)[:, None]
-    depth = np.repeat(2.4 - 0.4 * rows / max(h - 1, 1), w, axis=1).astype(np.float32)
+def depth_from_levels(objects: Sequence[Sequence[np.ndarray]], height: int, width: int
+                      ) -> Tuple[np.ndarray, Tuple[Tuple[float, ...], ...]]:
+    """
+    Return the (H, W) float32 depth (m) of objects drawn in order, and each level's z.
+
+    ``objects``: per object its visible (H, W) bool level masks, subpart -> whole (2 or
+    3), in drawing order (later objects are nearer). Deterministic.
+    """
+    rows = np.arange(height, dtype=np.float32)[:, None]
+    depth = np.repeat(2.4 - 0.4 * rows / max(height - 1, 1), width, axis=1)
+    depth = depth.astype(np.float32)
     level_z = []
-    for k, obj in enumerate(scene.objects):
+    for k, levels in enumerate(objects):
         base = _FIRST_Z - _STEP_Z * k
-        zs = tuple(base - RAISE_M * (obj.num_levels - 1 - i) for i in range(obj.num_levels))
-        for mask, z in zip(reversed(obj.levels), reversed(zs)):   # whole first
+        n = len(levels)
+        zs = tuple(base - RAISE_M * (n - 1 - i) for i in range(n))
+        for mask, z in zip(reversed(levels), reversed(zs)):   # whole first
             depth[mask] = z
         level_z.append(zs)
-    return SceneDepth(depth, camera_matrix(w, h), tuple(level_z))
+    return depth, tuple(level_z)
+
+
+def scene_depth(scene: Scene) -> SceneDepth:
+    """Return the depth map of ``scene`` (deterministic: no randomness)."""
+    depth, level_z = depth_from_levels([o.levels for o in scene.objects], scene.height,
+                                       scene.width)
+    return SceneDepth(depth, camera_matrix(scene.width, scene.height), level_z)
 
 
 def surface_truth(depth: np.ndarray, mask: np.ndarray, k: Tuple[float, ...]
