@@ -138,8 +138,8 @@ class MaskMeasurement:
     ``centroid``, ``extent_min``, ``extent_max``: (3,) float64 xyz (zeros when not ok).
     ``median_depth``: metres. ``valid_pixels``: sampled mask pixels with valid depth;
     ``sampled_pixels``: mask pixels after erosion and stride; ``valid_fraction``: their
-    ratio. ``points``: (N, 3) float32 xyz of every valid pixel (inliers and outliers);
-    ``pixels``: (N, 2) int32 (u, v) depth pixels of those points.
+    ratio. ``xyz``: (3, N) float32 x, y, z rows of every valid pixel (inliers and
+    outliers); ``uv``: (2, N) int32 u, v rows, their depth pixels.
     """
 
     ok: bool
@@ -150,9 +150,18 @@ class MaskMeasurement:
     median_depth: float = 0.0
     valid_pixels: int = 0
     sampled_pixels: int = 0
-    points: np.ndarray = dataclasses.field(
-        default_factory=lambda: np.zeros((0, 3), np.float32))
-    pixels: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros((0, 2), np.int32))
+    xyz: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros((3, 0), np.float32))
+    uv: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros((2, 0), np.int32))
+
+    @property
+    def points(self) -> np.ndarray:
+        """Return the points as an (N, 3) float32 view (x, y, z columns)."""
+        return self.xyz.T
+
+    @property
+    def pixels(self) -> np.ndarray:
+        """Return the depth pixels as an (N, 2) int32 view (u, v columns)."""
+        return self.uv.T
 
     @property
     def valid_fraction(self) -> float:
@@ -243,35 +252,49 @@ def measure_mask(mask: np.ndarray, frame: DepthFrame, intrinsics: Intrinsics,
         ou, ov = (-u0) % s, (-v0) % s
         crop = crop[ov::s, ou::s]
         u0, v0 = u0 + ou, v0 + ov
-    vv, uu = np.nonzero(crop)
-    if uu.size == 0:
+    ch, cw = crop.shape
+    raw = frame.depth[v0:v0 + ch * s:s, u0:u0 + cw * s:s]
+    z_crop = frame.metres(raw)
+    # NaN compares False, so it is invalid here; +inf fails the max_range test.
+    valid = crop & (z_crop > options.min_range) & (z_crop <= options.max_range)
+    sampled = int(np.count_nonzero(crop))
+    if sampled == 0:
         return MaskMeasurement(False, f'the mask has no pixel on the stride-{s} grid')
-    vv = vv * s + v0
-    uu = uu * s + u0
-    raw = frame.depth[vv, uu]
-    z = frame.metres(raw)
-    with np.errstate(invalid='ignore'):
-        valid = (z > options.min_range) & (z <= options.max_range)
-    valid &= np.isfinite(z)
-    sampled = int(uu.size)
-    count = int(np.count_nonzero(valid))
+    flat = np.flatnonzero(valid)
+    count = int(flat.size)
     if count == 0:
-        return MaskMeasurement(False, _why_invalid(raw, z, options), sampled_pixels=sampled)
-    z, uu, vv = z[valid], uu[valid], vv[valid]
-    points = np.empty((count, 3), np.float32)
-    points[:, 0] = (uu - np.float32(intrinsics.cx)) * z * np.float32(1.0 / intrinsics.fx)
-    points[:, 1] = (vv - np.float32(intrinsics.cy)) * z * np.float32(1.0 / intrinsics.fy)
-    points[:, 2] = z
+        return MaskMeasurement(False, _why_invalid(raw[crop], z_crop[crop], options),
+                               sampled_pixels=sampled)
+    z = z_crop.ravel()[flat]
+    flat = flat.astype(np.int32)
+    vv, uu = np.divmod(flat, np.int32(cw))
+    if s > 1:
+        uu *= s
+        vv *= s
+    uu += u0
+    vv += v0
+    x_of_u = ((np.arange(depth_hw[1], dtype=np.float64) - intrinsics.cx)
+              / intrinsics.fx).astype(np.float32)
+    y_of_v = ((np.arange(depth_hw[0], dtype=np.float64) - intrinsics.cy)
+              / intrinsics.fy).astype(np.float32)
+    xyz = np.empty((3, count), np.float32)
+    np.multiply(x_of_u[uu], z, out=xyz[0])
+    np.multiply(y_of_v[vv], z, out=xyz[1])
+    xyz[2] = z
     if options.trim_percent > 0.0 and count > 2:
-        z_lo, z_med, z_hi = np.percentile(
-            z, (options.trim_percent, 50.0, 100.0 - options.trim_percent))
-        inliers = points[(z >= z_lo) & (z <= z_hi)]
+        k = (int(round((count - 1) * options.trim_percent / 100.0)), (count - 1) // 2,
+             int(round((count - 1) * (1.0 - options.trim_percent / 100.0))))
+        z_lo, z_med, z_hi = np.partition(z, k)[list(k)]
+        if z_lo == xyz[2].min() and z_hi == xyz[2].max():
+            inliers = xyz
+        else:
+            keep = (z >= z_lo) & (z <= z_hi)
+            inliers = np.stack([row[keep] for row in xyz])    # C-contiguous rows
     else:
-        z_med = float(np.median(z))
-        inliers = points
-    centroid = inliers.astype(np.float64).mean(axis=0)
+        z_med = np.partition(z, (count - 1) // 2)[(count - 1) // 2]
+        inliers = xyz
+    centroid = inliers.mean(axis=1).astype(np.float64)   # pairwise float32 sums
     return MaskMeasurement(
-        True, centroid=centroid, extent_min=inliers.min(axis=0).astype(np.float64),
-        extent_max=inliers.max(axis=0).astype(np.float64), median_depth=float(z_med),
-        valid_pixels=count, sampled_pixels=sampled, points=points,
-        pixels=np.stack([uu, vv], axis=1).astype(np.int32))
+        True, centroid=centroid, extent_min=inliers.min(axis=1).astype(np.float64),
+        extent_max=inliers.max(axis=1).astype(np.float64), median_depth=float(z_med),
+        valid_pixels=count, sampled_pixels=sampled, xyz=xyz, uv=np.stack([uu, vv]))

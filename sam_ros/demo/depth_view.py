@@ -114,7 +114,7 @@ def cloud_figure(image: np.ndarray, depth: np.ndarray, k: Sequence[float],
     Return an RGB figure: the frame, and an oblique view of the scene and the node's cloud.
 
     ``image``/``depth``: the frame and its (H, W) metres; ``cloud``: the node's
-    ``~/cloud``; centroids (3,) metres. The view looks at the scene from 50 degrees to
+    ``~/cloud``; centroids (3,) metres. The view looks at the scene from 35 degrees to
     the right of the camera (orthographic, y down), so depth shows as sideways offset:
     the scene dimmed, the cloud in its own colours, the truth centroid as a white cross,
     the node's as a red ring.

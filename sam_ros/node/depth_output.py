@@ -31,7 +31,6 @@ import threading
 from typing import Any, List, Optional, Tuple
 
 from builtin_interfaces.msg import Time
-from geometry_msgs.msg import Point, Vector3
 import numpy as np
 from rclpy.node import Node
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
@@ -64,6 +63,11 @@ def _ns_stamp(ns: int) -> Time:
     return Time(sec=sec, nanosec=nanosec)
 
 
+def _set_xyz(target, xyz) -> None:
+    # Setting fields is far cheaper than building a Point / Vector3 per field.
+    target.x, target.y, target.z = float(xyz[0]), float(xyz[1]), float(xyz[2])
+
+
 def _options(cfg: NodeConfig) -> DepthOptions:
     return DepthOptions(erode_px=cfg.depth_erode_px, stride=cfg.depth_stride,
                         min_range=cfg.depth_min_range, max_range=cfg.depth_max_range,
@@ -82,6 +86,8 @@ class DepthOutput:
         self._infos = 0
         self._pending: 'OrderedDict[int, Tuple[Any, list, DepthFrame]]' = OrderedDict()
         self._frame_warned = False
+        self._marker_pool: dict = {}      # reused Marker objects, under _marker_lock
+        self._marker_lock = threading.Lock()
         self._store = DepthStore(cfg.depth_cache_size, int(cfg.depth_sync_tolerance * 1e9))
         qos = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=cfg.image_qos_depth,
                          reliability=(ReliabilityPolicy.BEST_EFFORT
@@ -215,11 +221,10 @@ class DepthOutput:
                 missing.append(f'mask {j} ({prediction.levels[i]}): {m.reason}')
                 continue
             mask_msg.has_3d = True
-            mask_msg.centroid = Point(x=m.centroid[0], y=m.centroid[1], z=m.centroid[2])
-            low, high, size = m.extent_min, m.extent_max, m.size
-            mask_msg.extent_min = Point(x=low[0], y=low[1], z=low[2])
-            mask_msg.extent_max = Point(x=high[0], y=high[1], z=high[2])
-            mask_msg.size = Vector3(x=size[0], y=size[1], z=size[2])
+            _set_xyz(mask_msg.centroid, m.centroid)
+            _set_xyz(mask_msg.extent_min, m.extent_min)
+            _set_xyz(mask_msg.extent_max, m.extent_max)
+            _set_xyz(mask_msg.size, m.size)
             mask_msg.median_depth = m.median_depth
             mask_msg.depth_valid_pixels = m.valid_pixels
             mask_msg.depth_valid_fraction = float(m.valid_fraction)
@@ -239,7 +244,9 @@ class DepthOutput:
             entry = self._pending.pop(id(result), None)
         if entry is None or entry[0] is not result:
             if cfg.publish_markers and self._markers_pub.get_subscription_count() > 0:
-                self._markers_pub.publish(masks_to_markers(result.header, []))
+                with self._marker_lock:
+                    self._markers_pub.publish(masks_to_markers(result.header, [],
+                                                               self._marker_pool))
             return
         _, measured, frame = entry
         header = Header(stamp=result.header.stamp,
@@ -253,7 +260,8 @@ class DepthOutput:
         if cfg.publish_markers and self._markers_pub.get_subscription_count() > 0:
             masks = [(j, m.level, float(m.predicted_iou), m)
                      for j, m in enumerate(result.masks) if m.has_3d]
-            self._markers_pub.publish(masks_to_markers(header, masks))
+            with self._marker_lock:
+                self._markers_pub.publish(masks_to_markers(header, masks, self._marker_pool))
 
     @staticmethod
     def _cloud_indices(result: SegmentResult, which: str) -> List[int]:
@@ -280,7 +288,9 @@ class DepthOutput:
             rows = np.minimum(((pixels[:, 1] + 0.5) * (h / dh)).astype(np.int64), h - 1)
         else:
             cols, rows = pixels[:, 0], pixels[:, 1]
-        rgb = image[rows, cols]
+        flat = rows.astype(np.int64) * w
+        flat += cols
+        rgb = np.take(image.reshape(-1, 3), flat, axis=0)
         index = None
         if with_index:
             index = np.concatenate([np.full(len(m.points), j, np.uint32) for j, m in parts])
