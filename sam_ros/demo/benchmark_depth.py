@@ -25,8 +25,8 @@ encoded once, then per round, alternating:
 * the answer without depth: ``segment`` (the decoder, 3 masks), ``prediction_to_result``
   and publishing the ``SegmentResult``;
 * what depth adds: ``DepthOutput.fill`` (match by stamp, 3D fields of the 3 masks) and
-  ``DepthOutput.publish`` (``~/cloud`` of the best mask, here the whole, and
-  ``~/markers``).
+  ``DepthOutput.publish`` (``~/cloud`` of the whole-object mask, ``cloud_masks: whole``,
+  and ``~/markers``).
 
 Medians over ``--repeats`` rounds after 3 warm-up rounds; prints a Markdown table.
 """
@@ -57,8 +57,6 @@ from visualization_msgs.msg import MarkerArray
 
 __all__ = ['main']
 
-_LEVELS = {0: 'subpart', 1: 'part', 2: 'whole', 3: 'single'}
-
 
 def _ms(samples: List[float]) -> float:
     return statistics.median(samples) * 1e3
@@ -81,7 +79,7 @@ def _one_size(node, results_pub, predictor, cfg, width: int, height: int, repeat
     header = Header(stamp=conv.ns_to_stamp(stamp_ns), frame_id='camera_optical')
     output._on_depth(depth_to_image(truth.depth, '16UC1', header))
     output._on_info(CameraInfo(header=header, width=width, height=height, k=list(truth.k)))
-    base, added, points = [], [], 0
+    base, added, fills = [], [], []
     for i in range(repeats + 3):
         started = time.perf_counter()
         prediction = predictor.segment(point_coords=xy, point_labels=np.array([1]),
@@ -90,6 +88,7 @@ def _one_size(node, results_pub, predictor, cfg, width: int, height: int, repeat
         results_pub.publish(result)
         middle = time.perf_counter()
         output.fill(result, prediction, stamp_ns, header, cfg)
+        filled = time.perf_counter()
         output.publish(result, scene.image, cfg)
         done = time.perf_counter()
         if result.depth_status != SegmentResult.DEPTH_OK:
@@ -97,10 +96,12 @@ def _one_size(node, results_pub, predictor, cfg, width: int, height: int, repeat
         if i >= 3:
             base.append(middle - started)
             added.append(done - middle)
-        points = result.masks[result.best_index].depth_valid_pixels
+            fills.append(filled - middle)
+        whole = next(m for m in result.masks if m.level == 2)
     return {'size': f'{width} x {height}', 'base_ms': _ms(base), 'added_ms': _ms(added),
-            'ratio': (_ms(base) + _ms(added)) / _ms(base), 'points': points,
-            'level': result.masks[result.best_index].level}
+            'fill_ms': _ms(fills), 'publish_ms': _ms(added) - _ms(fills),
+            'ratio': (_ms(base) + _ms(added)) / _ms(base), 'points': whole.depth_valid_pixels,
+            'min_added_ms': min(added) * 1e3}
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -132,13 +133,13 @@ def main(argv: Optional[List[str]] = None) -> int:
         rclpy.try_shutdown()
     print(f'{datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC, {platform.processor() or "cpu"}, '
           f'{note}, torch threads {args.threads}, medians of {args.repeats} rounds\n')
-    print('| Frame | Answer without depth (ms) | Added by depth (ms) | Ratio | Best mask, '
-          'cloud points |')
-    print('|---|---|---|---|---|')
+    print('| Frame | Answer without depth (ms) | Added by depth (ms) | of which 3D fields '
+          '(ms) | of which cloud + markers (ms) | Ratio | Whole-mask cloud points |')
+    print('|---|---|---|---|---|---|---|')
     for row in rows:
-        print(f'| {row["size"]} | {row["base_ms"]:.2f} | {row["added_ms"]:.2f} | '
-              f'{row["ratio"]:.3f} | {_LEVELS.get(row["level"], row["level"])}, '
-              f'{row["points"]} |')
+        print(f'| {row["size"]} | {row["base_ms"]:.2f} | {row["added_ms"]:.2f} (min '
+              f'{row["min_added_ms"]:.2f}) | {row["fill_ms"]:.2f} | {row["publish_ms"]:.2f} | '
+              f'{row["ratio"]:.3f} | {row["points"]} |')
     return 0
 
 
