@@ -46,7 +46,7 @@ import numpy as np
 from sam_ros.demo.camera import DemoCamera
 from sam_ros.demo.client import (Answer, DemoClient, format_answer, LEVEL_NAMES,
                                  mask_arrays, NoAnswer, STATUS_NAMES, true_ious)
-from sam_ros.demo.depth_view import CloudListener, cloud_figure, depth_lines
+from sam_ros.demo.depth_view import cloud_figure, CloudListener, depth_lines
 from sam_ros.demo.figures import crop_box, prompt_panel, result_figure, save_png
 from sam_ros.demo.scenes import interior_point, View
 from sam_ros.msg import SegmentPrompt, SegmentResult

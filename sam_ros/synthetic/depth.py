@@ -33,8 +33,8 @@ import numpy as np
 
 from sam_ros.synthetic.world import Scene
 
-__all__ = ['camera_matrix', 'depth_from_levels', 'RAISE_M', 'SceneDepth', 'scene_depth', 'surface_truth',
-           'to_millimetres']
+__all__ = ['camera_matrix', 'depth_from_levels', 'RAISE_M', 'SceneDepth', 'scene_depth',
+           'surface_truth', 'to_millimetres']
 
 RAISE_M = 0.03
 _FIRST_Z = 1.3
