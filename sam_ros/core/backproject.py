@@ -182,10 +182,14 @@ def _mask_box(mask: np.ndarray) -> Optional[Tuple[int, int, int, int]]:
     return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
 
 
-def _depth_crop_mask(mask: np.ndarray, depth_hw: Tuple[int, int], erode_px: int
-                     ) -> Tuple[np.ndarray, int, int]:
+def _depth_crop_mask(mask: np.ndarray, depth_hw: Tuple[int, int], erode_px: int,
+                     box: Optional[Sequence[int]] = None) -> Tuple[np.ndarray, int, int]:
     """Return the mask on the depth grid, cropped to its box (+ margin), and its offset."""
-    box = _mask_box(mask)
+    if box is None:
+        box = _mask_box(mask)
+    else:
+        x0, y0, x1, y1 = (int(v) for v in box)
+        box = (x0, y0, x1 + 1, y1 + 1) if x1 >= x0 and y1 >= y0 else None
     if box is None:
         return np.zeros((0, 0), bool), 0, 0
     x0, y0, x1, y1 = box
@@ -223,7 +227,8 @@ def _why_invalid(raw: np.ndarray, metres: np.ndarray, options: DepthOptions) -> 
 
 
 def measure_mask(mask: np.ndarray, frame: DepthFrame, intrinsics: Intrinsics,
-                 options: DepthOptions = DepthOptions()) -> MaskMeasurement:
+                 options: DepthOptions = DepthOptions(),
+                 box: Optional[Sequence[int]] = None) -> MaskMeasurement:
     """
     Measure an (H, W) bool mask of the colour image on a registered depth frame.
 
@@ -231,7 +236,8 @@ def measure_mask(mask: np.ndarray, frame: DepthFrame, intrinsics: Intrinsics,
     scale of it (the mask is resampled, nearest); ``intrinsics`` are for the depth
     image. Raises DepthError only for input that no mask could fix (a depth size that
     is no scale of the mask, intrinsics of another size); a mask without depth is a
-    measurement with ``ok`` False and a reason.
+    measurement with ``ok`` False and a reason. ``box``: the mask's tight XYXY inclusive
+    pixel box when known (``Prediction.boxes``), which saves two passes over the mask.
     """
     if frame.depth is None:
         raise DepthError(f'the depth frame is bad: {frame.error}')
@@ -242,7 +248,8 @@ def measure_mask(mask: np.ndarray, frame: DepthFrame, intrinsics: Intrinsics,
     if (intrinsics.height, intrinsics.width) != depth_hw:
         raise DepthError(f'intrinsics are for {intrinsics.width}x{intrinsics.height}, the '
                          f'depth image is {depth_hw[1]}x{depth_hw[0]}')
-    crop, u0, v0 = _depth_crop_mask(mask.astype(bool, copy=False), depth_hw, options.erode_px)
+    crop, u0, v0 = _depth_crop_mask(mask.astype(bool, copy=False), depth_hw, options.erode_px,
+                                    box)
     if not crop.any():
         why = ('the mask is empty' if crop.size == 0 or not mask.any() else
                f'the mask has no pixel left after eroding {options.erode_px} px')

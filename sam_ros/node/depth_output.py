@@ -215,7 +215,8 @@ class DepthOutput:
         keep = kept_indices(prediction.iou, cfg.min_iou)
         measured, missing = [], []
         for j, (i, mask_msg) in enumerate(zip(keep, result.masks)):
-            m = measure_mask(prediction.masks[i], frame, intrinsics, options)
+            m = measure_mask(prediction.masks[i], frame, intrinsics, options,
+                             prediction.boxes[i])
             measured.append(m)
             if not m.ok:
                 missing.append(f'mask {j} ({prediction.levels[i]}): {m.reason}')

@@ -187,6 +187,23 @@ def test_nested_levels_are_raised_towards_the_camera(world):
     assert medians[2] - medians[1] == pytest.approx(RAISE_M, abs=1e-4)
 
 
+def test_a_given_box_gives_the_same_measurement_as_none(world):
+    scene, truth = world
+    frame = DepthFrame(1, 'cam', truth.depth)
+    obj = next(o for o in scene.objects if o.num_levels == 3 and o.subpart.any())
+    for mask in obj.levels:
+        rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+        box = (cols[0], rows[0], cols[-1], rows[-1])
+        for erode in (0, 2):
+            options = DepthOptions(erode_px=erode)
+            a = measure_mask(mask, frame, _intrinsics(truth, mask.shape), options)
+            b = measure_mask(mask, frame, _intrinsics(truth, mask.shape), options, box)
+            assert a.valid_pixels == b.valid_pixels and np.array_equal(a.centroid, b.centroid)
+    empty = np.zeros_like(scene.objects[0].whole)
+    gone = measure_mask(empty, frame, _intrinsics(truth, empty.shape), box=(0, 0, 0, 0))
+    assert not gone.ok and gone.reason == 'the mask is empty'
+
+
 def test_every_point_projects_back_inside_the_mask(world):
     scene, truth = world
     mask = scene.objects[0].whole
