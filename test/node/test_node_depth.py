@@ -274,6 +274,24 @@ def test_bad_depth_gets_its_reason_and_the_node_keeps_answering(depth_node, dept
     assert depth_node.alive()
 
 
+def test_half_resolution_depth_of_the_same_camera_is_used_with_scaled_intrinsics(
+        depth_node, depth):
+    import cv2
+    if not depth.infos:
+        depth.publish_info()
+    half = cv2.resize(depth.truth.depth, (depth.scene.width // 2, depth.scene.height // 2),
+                      interpolation=cv2.INTER_NEAREST)
+    t = depth.frame(depth=half)
+    result = depth.ask('half-depth', t, level=2)
+    assert result.depth_status == SegmentResult.DEPTH_OK, result.depth_message
+    whole = result.masks[2]
+    truth, _, _ = surface_truth(depth.truth.depth, depth.obj.whole, depth.truth.k)
+    measured = np.array([whole.centroid.x, whole.centroid.y, whole.centroid.z])
+    assert np.abs(measured - truth).max() < 0.015       # one depth pixel is two colour ones
+    full = depth.ask('full-depth', depth.frame(), level=2).masks[2]
+    assert whole.depth_valid_pixels == pytest.approx(full.depth_valid_pixels / 4, rel=0.1)
+
+
 def test_a_depth_stamp_far_from_the_colour_frame_does_not_match(depth_node, depth):
     if not depth.infos:
         depth.publish_info()
