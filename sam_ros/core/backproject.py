@@ -31,6 +31,7 @@ Everything is vectorised numpy on the mask's bounding box.
 """
 
 import dataclasses
+import functools
 from typing import NamedTuple, Optional, Sequence, Tuple
 
 import cv2
@@ -213,6 +214,16 @@ def _depth_crop_mask(mask: np.ndarray, depth_hw: Tuple[int, int], erode_px: int,
     return crop, x0, y0
 
 
+@functools.lru_cache(maxsize=8)
+def _ray_factors(intrinsics: Intrinsics) -> Tuple[np.ndarray, np.ndarray]:
+    """Return (u - cx) / fx per column and (v - cy) / fy per row, float32 (read-only)."""
+    x = ((np.arange(intrinsics.width) - intrinsics.cx) / intrinsics.fx).astype(np.float32)
+    y = ((np.arange(intrinsics.height) - intrinsics.cy) / intrinsics.fy).astype(np.float32)
+    x.flags.writeable = False
+    y.flags.writeable = False
+    return x, y
+
+
 def _why_invalid(raw: np.ndarray, metres: np.ndarray, options: DepthOptions) -> str:
     finite = np.isfinite(metres)
     counts = {'zero': int(np.count_nonzero(metres == 0)),
@@ -280,10 +291,7 @@ def measure_mask(mask: np.ndarray, frame: DepthFrame, intrinsics: Intrinsics,
         vv *= s
     uu += u0
     vv += v0
-    x_of_u = ((np.arange(depth_hw[1], dtype=np.float64) - intrinsics.cx)
-              / intrinsics.fx).astype(np.float32)
-    y_of_v = ((np.arange(depth_hw[0], dtype=np.float64) - intrinsics.cy)
-              / intrinsics.fy).astype(np.float32)
+    x_of_u, y_of_v = _ray_factors(intrinsics)
     xyz = np.empty((3, count), np.float32)
     np.multiply(x_of_u[uu], z, out=xyz[0])
     np.multiply(y_of_v[vv], z, out=xyz[1])
