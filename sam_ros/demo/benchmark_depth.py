@@ -205,6 +205,31 @@ class _NodeBench:
             proc.stop()
 
 
+def _prompt(prompt_id: str, header: Header, x: float, y: float) -> SegmentPrompt:
+    prompt = SegmentPrompt(prompt_id=prompt_id, header=header, mode=SegmentPrompt.MODE_MULTI)
+    prompt.points = [Point(x=float(x), y=float(y))]
+    prompt.labels = [1]
+    return prompt
+
+
+def _prime(bench: _NodeBench, name: str, header: Header, scene, truth, x: float,
+           y: float, tries: int = 20) -> None:
+    """Publish camera_info, depth and the frame until the node answers on them."""
+    pubs = bench.pubs[name]
+    want = SegmentResult.DEPTH_OK if name == 'depth' else SegmentResult.DEPTH_NONE
+    for attempt in range(tries):
+        pubs['info'].publish(CameraInfo(header=header, width=scene.width,
+                                        height=scene.height, k=list(truth.k)))
+        pubs['depth'].publish(depth_to_image(truth.depth, '16UC1', header))
+        time.sleep(0.3)
+        pubs['image'].publish(conv.rgb_to_image(scene.image, header))
+        _, result = bench.ask(name, _prompt(f'{name}/prime/{attempt}', header, x, y))
+        if result.status == SegmentResult.STATUS_OK and result.depth_status == want:
+            return
+    raise RuntimeError(f'{name}: no answer with depth status {want} after {tries} tries: '
+                       f'{result.message} {result.depth_message}')
+
+
 def _node_latency(node, threads: int, repeats: int) -> dict:
     scene = SceneGenerator(seed=4).scene(1, 640, 480)
     truth = scene_depth(scene)
@@ -217,19 +242,11 @@ def _node_latency(node, threads: int, repeats: int) -> dict:
         try:
             bench.wait_ready()
             for name in bench.NAMES:
-                pubs = bench.pubs[name]
-                pubs['info'].publish(CameraInfo(header=header, width=640, height=480,
-                                                k=list(truth.k)))
-                pubs['depth'].publish(depth_to_image(truth.depth, '16UC1', header))
-                time.sleep(0.5)
-                pubs['image'].publish(conv.rgb_to_image(scene.image, header))
+                _prime(bench, name, header, scene, truth, x, y)
             times: Dict[str, List[float]] = {name: [] for name in bench.NAMES}
             for i in range(repeats + 3):
                 for name in (bench.NAMES if i % 2 else bench.NAMES[::-1]):
-                    prompt = SegmentPrompt(prompt_id=f'{name}/{i}', header=header,
-                                           mode=SegmentPrompt.MODE_MULTI)
-                    prompt.points = [Point(x=float(x), y=float(y))]
-                    prompt.labels = [1]
+                    prompt = _prompt(f'{name}/{i}', header, x, y)
                     latency, result = bench.ask(name, prompt)
                     want = SegmentResult.DEPTH_OK if name == 'depth' else \
                         SegmentResult.DEPTH_NONE
@@ -274,8 +291,10 @@ def main(argv: Optional[List[str]] = None) -> int:
             executor.add_node(node)
             spinner = threading.Thread(target=executor.spin, daemon=True)
             spinner.start()
-            latency = _node_latency(node, args.threads, args.repeats)
-            executor.shutdown()
+            try:
+                latency = _node_latency(node, args.threads, args.repeats)
+            finally:
+                executor.shutdown()
     finally:
         node.destroy_node()
         rclpy.try_shutdown()
