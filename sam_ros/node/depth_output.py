@@ -161,13 +161,26 @@ class DepthOutput:
         colour resolution); ``stamp_ns``: the source colour frame's stamp; ``header``:
         that frame's header. Never raises on bad depth; never waits for depth.
         """
-        status, message, frame = self._measure(result, prediction, stamp_ns, header, cfg)
+        try:
+            status, message, frame = self._measure(result, prediction, stamp_ns, header, cfg)
+        except Exception as exc:  # noqa: B902 - depth must never cost the 2D answer
+            self._log.error(f'depth fusion failed: {type(exc).__name__}: {exc}',
+                            throttle_duration_sec=_THROTTLE_S)
+            for mask in result.masks:
+                mask.has_3d = False
+            status, frame = SegmentResult.DEPTH_BAD_DEPTH, None
+            message = f'no depth: depth fusion failed: {type(exc).__name__}: {exc}'
         result.depth_status = status
         result.depth_message = message
         if frame is not None:
             result.depth_header = Header(stamp=_ns_stamp(frame.stamp_ns),
                                          frame_id=frame.frame_id)
-        if status != SegmentResult.DEPTH_OK and cfg.depth_transport != 'none':
+        if (status == SegmentResult.DEPTH_OK or cfg.depth_transport == 'none'
+                or result.status != SegmentResult.STATUS_OK):
+            return
+        if status == SegmentResult.DEPTH_NONE:     # no depth published at all: a note
+            self._log.info(f'answers carry no 3D: {message}', throttle_duration_sec=60.0)
+        else:
             self._log.warning(f'answer {result.prompt_id!r} has no 3D: {message}',
                               throttle_duration_sec=_THROTTLE_S)
 
