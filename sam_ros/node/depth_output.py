@@ -254,6 +254,13 @@ class DepthOutput:
 
     def publish(self, result: SegmentResult, image: np.ndarray, cfg: NodeConfig) -> None:
         """Publish ~/cloud and ~/markers for ``result`` (an answer ``fill`` has seen)."""
+        try:
+            self._publish(result, image, cfg)
+        except Exception as exc:  # noqa: B902 - the answer is out; the node must stay up
+            self._log.error(f'publishing ~/cloud or ~/markers failed: {type(exc).__name__}: '
+                            f'{exc}', throttle_duration_sec=_THROTTLE_S)
+
+    def _publish(self, result: SegmentResult, image: np.ndarray, cfg: NodeConfig) -> None:
         with self._lock:
             entry = self._pending.pop(id(result), None)
         if entry is None or entry[0] is not result:
