@@ -25,7 +25,6 @@ import array
 import functools
 from typing import Dict, Optional, Sequence, Tuple
 
-from geometry_msgs.msg import Point, Vector3
 import numpy as np
 from sensor_msgs.msg import Image, PointCloud2, PointField
 from std_msgs.msg import ColorRGBA, Header
@@ -130,8 +129,12 @@ def depth_to_image(depth: np.ndarray, encoding: str = '16UC1',
     return msg
 
 
-def _point(xyz: Sequence[float]) -> Point:
-    return Point(x=float(xyz[0]), y=float(xyz[1]), z=float(xyz[2]))
+def _xyz(target, values: Sequence[float]) -> None:
+    target.x, target.y, target.z = float(values[0]), float(values[1]), float(values[2])
+
+
+def _colour(target: ColorRGBA, rgb: Sequence[float], alpha: float) -> None:
+    target.r, target.g, target.b, target.a = rgb[0], rgb[1], rgb[2], alpha
 
 
 def _marker(pool: Optional[Dict[Tuple[int, int], Marker]], header: Header, marker_id: int,
@@ -161,23 +164,22 @@ def masks_to_markers(header: Header, masks: Sequence[Tuple[int, int, float, obje
     markers = [_marker(pool, header, 0, Marker.ARROW)]
     markers[0].action = Marker.DELETEALL
     for index, level, iou, mask in masks:
-        r, g, b = LEVEL_RGBA.get(level, (1.0, 1.0, 1.0))
+        rgb = LEVEL_RGBA.get(level, (1.0, 1.0, 1.0))
         low = (mask.extent_min.x, mask.extent_min.y, mask.extent_min.z)
         high = (mask.extent_max.x, mask.extent_max.y, mask.extent_max.z)
+        # Fields are set in place: new Point / Vector3 / ColorRGBA objects cost more.
         box = _marker(pool, header, 3 * index, Marker.CUBE)
-        box.color = ColorRGBA(r=r, g=g, b=b, a=0.3)
-        box.pose.position = Point(x=(low[0] + high[0]) / 2.0, y=(low[1] + high[1]) / 2.0,
-                                  z=(low[2] + high[2]) / 2.0)
-        box.scale = Vector3(x=max(high[0] - low[0], 1e-3), y=max(high[1] - low[1], 1e-3),
-                            z=max(high[2] - low[2], 1e-3))
+        _colour(box.color, rgb, 0.3)
+        _xyz(box.pose.position, [(a + b) / 2.0 for a, b in zip(low, high)])
+        _xyz(box.scale, [max(b - a, 1e-3) for a, b in zip(low, high)])
         centre = _marker(pool, header, 3 * index + 1, Marker.SPHERE)
-        centre.color = ColorRGBA(r=r, g=g, b=b, a=1.0)
-        centre.pose.position = mask.centroid
-        centre.scale = Vector3(x=0.02, y=0.02, z=0.02)
+        _colour(centre.color, rgb, 1.0)
+        _xyz(centre.pose.position, (mask.centroid.x, mask.centroid.y, mask.centroid.z))
+        _xyz(centre.scale, (0.02, 0.02, 0.02))
         text = _marker(pool, header, 3 * index + 2, Marker.TEXT_VIEW_FACING)
-        text.color = ColorRGBA(r=r, g=g, b=b, a=1.0)
+        _colour(text.color, rgb, 1.0)
         text.text = f'{LEVEL_NAMES.get(level, level)} {iou:.2f}'
-        text.pose.position = Point(x=low[0], y=low[1] - 0.03, z=low[2])
+        _xyz(text.pose.position, (low[0], low[1] - 0.03, low[2]))
         text.scale.z = 0.04
         markers += [box, centre, text]
     out.markers = markers

@@ -300,8 +300,11 @@ class DepthOutput:
         parts = [(j, measured[j]) for j in chosen if measured[j].ok]
         if not parts:
             return None
-        points = np.concatenate([m.points for _, m in parts])
-        pixels = np.concatenate([m.pixels for _, m in parts])
+        if len(parts) == 1:
+            points, pixels = parts[0][1].points, parts[0][1].pixels
+        else:
+            points = np.concatenate([m.points for _, m in parts])
+            pixels = np.concatenate([m.pixels for _, m in parts])
         h, w = image.shape[:2]
         dh, dw = frame.shape
         if (dh, dw) != (h, w):
