@@ -214,6 +214,22 @@ def _depth_crop_mask(mask: np.ndarray, depth_hw: Tuple[int, int], erode_px: int,
     return crop, x0, y0
 
 
+def _order_statistics(z: np.ndarray, raw: np.ndarray, flat: np.ndarray, ranks: Sequence[int],
+                      scale: float) -> np.ndarray:
+    """
+    Return the values of ``z`` (N,) float32 at 0-based ``ranks`` of its sorted order.
+
+    For integer depth (16UC1) a histogram of the raw values (``raw``, the crop, at
+    ``flat``) gives them exactly and faster than a partition; float depth partitions.
+    """
+    if raw.dtype != np.uint16:
+        return np.partition(z, ranks)[list(ranks)]
+    values = raw.ravel()[flat]
+    cumulative = np.cumsum(np.bincount(values))
+    found = np.searchsorted(cumulative, np.asarray(ranks), side='right')
+    return found.astype(np.float32) * np.float32(scale)
+
+
 @functools.lru_cache(maxsize=8)
 def _ray_factors(intrinsics: Intrinsics) -> Tuple[np.ndarray, np.ndarray]:
     """Return (u - cx) / fx per column and (v - cy) / fy per row, float32 (read-only)."""
@@ -284,6 +300,7 @@ def measure_mask(mask: np.ndarray, frame: DepthFrame, intrinsics: Intrinsics,
         return MaskMeasurement(False, _why_invalid(raw[crop], z_crop[crop], options),
                                sampled_pixels=sampled)
     z = z_crop.ravel()[flat]
+    flat_valid = flat
     flat = flat.astype(np.int32)
     vv, uu = np.divmod(flat, np.int32(cw))
     if s > 1:
@@ -299,7 +316,7 @@ def measure_mask(mask: np.ndarray, frame: DepthFrame, intrinsics: Intrinsics,
     if options.trim_percent > 0.0 and count > 2:
         k = (int(round((count - 1) * options.trim_percent / 100.0)), (count - 1) // 2,
              int(round((count - 1) * (1.0 - options.trim_percent / 100.0))))
-        z_lo, z_med, z_hi = np.partition(z, k)[list(k)]
+        z_lo, z_med, z_hi = _order_statistics(z, raw, flat_valid, k, frame.scale)
         if z_lo == xyz[2].min() and z_hi == xyz[2].max():
             inliers = xyz
         else:

@@ -177,6 +177,26 @@ def test_centroid_and_extent_of_each_level_match_the_visible_surface(world, leve
     assert measured.valid_pixels == int(mask.sum()) and measured.valid_fraction == 1.0
 
 
+@pytest.mark.parametrize('trim', [0.0, 2.0, 10.0])
+def test_16uc1_and_the_same_depth_in_32fc1_measure_the_same(world, trim):
+    scene, truth = world
+    mm = to_millimetres(truth.depth + np.random.default_rng(1).normal(0, 0.01, truth.depth.shape))
+    metres = mm.astype(np.float32) * np.float32(0.001)
+    options = DepthOptions(trim_percent=trim)
+    for obj in scene.objects:
+        for mask in obj.levels:
+            if not mask.any():
+                continue
+            a = measure_mask(mask, DepthFrame(1, 'c', mm, 0.001), _intrinsics(truth, mask.shape),
+                             options)
+            b = measure_mask(mask, DepthFrame(1, 'c', metres), _intrinsics(truth, mask.shape),
+                             options)
+            assert a.median_depth == b.median_depth and a.valid_pixels == b.valid_pixels
+            assert np.array_equal(a.centroid, b.centroid)
+            assert np.array_equal(a.extent_min, b.extent_min)
+            assert np.array_equal(a.extent_max, b.extent_max)
+
+
 def test_nested_levels_are_raised_towards_the_camera(world):
     scene, truth = world
     obj = next(o for o in scene.objects if o.num_levels == 3 and o.subpart.any())
