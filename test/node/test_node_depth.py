@@ -25,6 +25,8 @@ import array
 
 import numpy as np
 import pytest
+from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
+from rcl_interfaces.srv import SetParameters
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sam_ros.msg import SegmentPrompt, SegmentResult
 from sam_ros.node.cloud import cloud_to_numpy
@@ -169,18 +171,26 @@ def test_centroid_of_each_level_is_within_1cm_of_its_visible_surface(depth_node,
     assert mask.extent_min.x < mask.centroid.x < mask.extent_max.x
 
 
-def _cloud_after(depth, count):
-    return depth.client.wait_for(lambda: len(depth.clouds) > count and depth.clouds[count],
-                                 'a cloud')
+def _newest_for(depth, messages, t, what):
+    """Wait for the newest message in ``messages`` stamped ``t`` (answers' order may vary)."""
+    wanted = depth.helpers.stamp(t)
+
+    def stamp_of(msg):     # a MarkerArray has no header; its markers do
+        return (msg.markers[0].header if isinstance(msg, MarkerArray) else msg.header).stamp
+    return depth.client.wait_for(
+        lambda: next((m for m in reversed(messages) if stamp_of(m) == wanted), None), what)
+
+
+def _cloud_after(depth, t):
+    return _newest_for(depth, depth.clouds, t, 'a cloud')
 
 
 def test_cloud_points_project_back_inside_the_best_mask_with_markers(depth_node, depth):
     if not depth.infos:
         depth.publish_info()
-    before_clouds, before_markers = len(depth.clouds), len(depth.markers)
     t = depth.frame()
     result = depth.ask('cloud', t)
-    cloud = _cloud_after(depth, before_clouds)
+    cloud = _cloud_after(depth, t)
     assert cloud.header.stamp == depth.helpers.stamp(t) and cloud.header.frame_id == FRAME
     assert cloud.is_dense and cloud.height == 1
     points = cloud_to_numpy(cloud)
@@ -193,9 +203,7 @@ def test_cloud_points_project_back_inside_the_best_mask_with_markers(depth_node,
     pixels = image_to_numpy(best.mask) > 0
     assert pixels[v, u].all()
     assert np.array_equal(points['rgb'], depth.scene.image[v, u])
-    markers = depth.client.wait_for(
-        lambda: len(depth.markers) > before_markers and depth.markers[before_markers],
-        'markers')
+    markers = _newest_for(depth, depth.markers, t, 'markers')
     assert markers.markers[0].action == Marker.DELETEALL
     boxes = [m for m in markers.markers if m.type == Marker.CUBE]
     assert len(boxes) == sum(m.has_3d for m in result.masks)
@@ -206,10 +214,9 @@ def test_16uc1_and_32fc1_give_the_same_cloud(depth_node, depth):
         depth.publish_info()
     clouds = []
     for encoding in ('16UC1', '32FC1'):
-        count = len(depth.clouds)
         t = depth.frame(encoding=encoding)
         depth.ask(f'encoding-{encoding}', t)
-        clouds.append(cloud_to_numpy(_cloud_after(depth, count))['xyz'])
+        clouds.append(cloud_to_numpy(_cloud_after(depth, t))['xyz'])
     assert clouds[0].shape == clouds[1].shape
     assert np.abs(clouds[0] - clouds[1]).max() < 0.001
 
@@ -290,6 +297,36 @@ def test_half_resolution_depth_of_the_same_camera_is_used_with_scaled_intrinsics
     assert np.abs(measured - truth).max() < 0.015       # one depth pixel is two colour ones
     full = depth.ask('full-depth', depth.frame(), level=2).masks[2]
     assert whole.depth_valid_pixels == pytest.approx(full.depth_valid_pixels / 4, rel=0.1)
+
+
+def _set_string(client, name, value):
+    request = SetParameters.Request(parameters=[Parameter(name=name, value=ParameterValue(
+        type=ParameterType.PARAMETER_STRING, string_value=value))])
+    service = client.node.create_client(SetParameters, '/sam/set_parameters')
+    try:
+        assert service.wait_for_service(timeout_sec=30)
+        future = service.call_async(request)
+        client.wait_for(future.done, f'set_parameters {name}')
+        return future.result().results[0]
+    finally:
+        client.node.destroy_client(service)
+
+
+def test_cloud_masks_all_publishes_every_mask_with_its_index(depth_node, depth):
+    if not depth.infos:
+        depth.publish_info()
+    assert _set_string(depth.client, 'cloud_masks', 'all').successful
+    try:
+        t = depth.frame()
+        result = depth.ask('cloud-all', t)
+        cloud = cloud_to_numpy(_cloud_after(depth, t))
+        assert 'mask_index' in cloud
+        counts = np.bincount(cloud['mask_index'], minlength=len(result.masks))
+        assert counts.tolist() == [m.depth_valid_pixels for m in result.masks]
+        rejected = _set_string(depth.client, 'cloud_masks', 'everything')
+        assert not rejected.successful and 'whole' in rejected.reason
+    finally:
+        assert _set_string(depth.client, 'cloud_masks', 'best').successful
 
 
 def test_a_depth_stamp_far_from_the_colour_frame_does_not_match(depth_node, depth):
