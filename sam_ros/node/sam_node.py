@@ -353,7 +353,6 @@ class SamNode(Node):
     def _publish_images(self, result: SegmentResult, prediction, image, arrays, cfg) -> None:
         if result.status != SegmentResult.STATUS_OK:
             return
-        self._depth.publish(result, image, cfg)
         if cfg.publish_mask:
             self._mask_pub.publish(result.masks[result.best_index].mask)
         if cfg.publish_overlay and self._overlay_pub.get_subscription_count() > 0:
@@ -364,6 +363,7 @@ class SamNode(Node):
                 [float(prediction.iou[i]) for i in kept], result.best_index,
                 arrays.point_coords, arrays.point_labels, arrays.box)
             self._overlay_pub.publish(conv.rgb_to_image(overlay, result.header))
+        self._depth.publish(result, image, cfg)
 
     # ----------------------------------------------------------------- diagnostics
 
