@@ -73,6 +73,9 @@ def generate_launch_description() -> LaunchDescription:
             'camera_info', default_value='/camera/camera_info',
             description='CameraInfo topic (for RViz /clicked_point)'),
         DeclareLaunchArgument(
+            'depth', default_value='/camera/aligned_depth_to_color/image_raw',
+            description='Depth image registered to the colour camera (16UC1 mm or 32FC1 m)'),
+        DeclareLaunchArgument(
             'namespace', default_value='', description='Namespace of the node'),
         DeclareLaunchArgument(
             'click_topic', default_value='',
@@ -104,7 +107,8 @@ def generate_launch_description() -> LaunchDescription:
         namespace=LaunchConfiguration('namespace'),
         parameters=[LaunchConfiguration('params_file'), overrides],
         remappings=[('image', LaunchConfiguration('image')),
-                    ('camera_info', LaunchConfiguration('camera_info'))],
+                    ('camera_info', LaunchConfiguration('camera_info')),
+                    ('depth', LaunchConfiguration('depth'))],
         additional_env={'FASTDDS_DEFAULT_PROFILES_FILE': LaunchConfiguration('fastdds_profile')},
         output='screen',
         emulate_tty=True,

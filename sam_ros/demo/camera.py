@@ -15,9 +15,11 @@
 """
 The demo camera: a node that publishes the moving synthetic world as a camera would.
 
-It publishes ``image`` (``sensor_msgs/Image``, rgb8) and ``camera_info`` (a pinhole
-camera without distortion, focal length 525 px at 640 x 480) at ``rate`` Hz, stamped
-with the node clock, in the optical frame ``frame_id`` (x right, y down, z forward).
+It publishes ``image`` (``sensor_msgs/Image``, rgb8), ``depth`` (16UC1 millimetres,
+registered to the image: the synthetic world's depth, ``sam_ros.synthetic.depth``) and
+``camera_info`` (a pinhole camera without distortion, focal length 525 px at 640 x 480)
+at ``rate`` Hz, stamped with the node clock, in the optical frame ``frame_id`` (x right,
+y down, z forward); image and depth share each header.
 Image QoS is the sensor-data profile (best effort, keep last 5), as camera drivers use,
 or reliable (keep last 5).
 
@@ -35,12 +37,15 @@ import threading
 import time
 from typing import List, Optional, Tuple
 
+import numpy as np
 import rclpy
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data, QoSProfile, ReliabilityPolicy
 from sam_ros.demo.scenes import FrameKey, MovingWorld, View
+from sam_ros.node.cloud import depth_to_image
 from sam_ros.node.conversions import ns_to_stamp, rgb_to_image
+from sam_ros.synthetic.depth import depth_from_levels
 from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import Header
 
@@ -90,12 +95,14 @@ class DemoCamera(Node):
         self._started = time.monotonic()
         self._last_key: Optional[FrameKey] = None
         self._last_msg: Optional[Image] = None
+        self._last_depth: Optional[Image] = None
         self._info = camera_info(self.world.width, self.world.height, frame_id)
         qos = qos_profile_sensor_data
         if reliable:
             qos = QoSProfile(depth=5, reliability=ReliabilityPolicy.RELIABLE)
         self._image_pub = self.create_publisher(Image, 'image', qos)
         self._info_pub = self.create_publisher(CameraInfo, 'camera_info', qos)
+        self._depth_pub = self.create_publisher(Image, 'depth', qos)
         self.create_timer(1.0 / rate, self._tick)
 
     @property
@@ -116,19 +123,27 @@ class DemoCamera(Node):
         noisy = self.world.noise > 0
         if noisy or key != self._last_key or self._last_msg is None:
             view = self.world.render(key, index, moving)
+            if key != self._last_key or self._last_depth is None:
+                self._last_depth = depth_to_image(self.depth_of(view))
             self._last_msg = rgb_to_image(view.image)
             self._last_key = key
         stamp_ns = self.get_clock().now().nanoseconds
         header = Header(stamp=ns_to_stamp(stamp_ns), frame_id=self.frame_id)
         msg = self._last_msg
         msg.header = header
+        self._last_depth.header = header
         self._info.header = header
         with self._lock:
             self._history[stamp_ns] = (key, moving, index)
             while len(self._history) > _HISTORY:
                 self._history.popitem(last=False)
+        self._depth_pub.publish(self._last_depth)
         self._image_pub.publish(msg)
         self._info_pub.publish(self._info)
+
+    def depth_of(self, view: View) -> np.ndarray:
+        """Return the (H, W) float32 depth in metres that the camera publishes for ``view``."""
+        return depth_from_levels(view.objects, self.world.height, self.world.width)[0]
 
     # ------------------------------------------------------------------ for the client
 

@@ -106,7 +106,8 @@ def node_ros_args(namespace: str) -> List[str]:
     """Return the node's --ros-args: name, namespace, the demo camera's topics, params file."""
     ros_args = ['--ros-args', '-r', '__node:=sam', '-r', f'__ns:={namespace}',
                 '-r', f'image:={namespace}/camera/image',
-                '-r', f'camera_info:={namespace}/camera/camera_info']
+                '-r', f'camera_info:={namespace}/camera/camera_info',
+                '-r', f'depth:={namespace}/camera/depth']
     params = params_file()
     if params is not None:
         ros_args += ['--params-file', str(params)]

@@ -18,10 +18,11 @@ The demo's scripted prompts, their printed answers and their figures.
 The steps, in order (each prints its answer; the expected status is in brackets):
 
 1. ``click``: one click in the middle of a nested object's subpart, stamped with the
-   frame it was chosen on -> three masks, subpart / part / whole [OK].
+   frame it was chosen on -> three masks, subpart / part / whole [OK]; with their 3D
+   centroids and extents next to the truth, and a side view of the node's ~/cloud.
 2. ``click2``: a click on another object of the same frame -> the cached embedding is
    reused [OK].
-3. ``box``: a box around an object -> one mask [OK].
+3. ``box``: a box around an object -> one mask [OK], with its 3D centroid and extent.
 4. ``refine``: step 1's click plus one correction click (foreground in what step 1's
    part mask missed, or background on what it added, whichever is larger), refining
    that mask through ``refine_prompt_id`` -> one mask [OK]; it prints the true IoU
@@ -48,10 +49,12 @@ import numpy as np
 from sam_ros.demo.camera import DemoCamera
 from sam_ros.demo.client import (Answer, DemoClient, format_answer, LEVEL_NAMES,
                                  mask_arrays, NoAnswer, STATUS_NAMES, true_ious)
+from sam_ros.demo.depth_view import cloud_figure, CloudListener, depth_lines
 from sam_ros.demo.figures import crop_box, prompt_panel, result_figure, save_png
 from sam_ros.demo.scenes import interior_point, View
 from sam_ros.msg import SegmentPrompt, SegmentResult
 from sam_ros.node.conversions import ns_to_stamp
+from sam_ros.synthetic.depth import surface_truth
 from sam_ros.synthetic.prompts import multi_point_prompt
 
 __all__ = ['Outcome', 'Script']
@@ -151,6 +154,7 @@ class Script:
         self._since_ns = 0
         self._live_key = None
         self._probe: Optional[Answer] = None
+        self._clouds = CloudListener(client, client.sam)
 
     # ------------------------------------------------------------------ helpers
 
@@ -270,6 +274,7 @@ class Script:
             'click', 'one click on a nested object (prompt stamped with its frame)', view,
             stamp, actor, xy, 'three_masks')
         first.note = self._encode_note()
+        self._add_3d(first, view, _levels_at(view, actor, xy), 'cloud')
         first = self._report(first)
         first.figures.insert(0, self.out_dir / 'click_frame.png')
         overlay = self.client.overlay(timeout=2.0) if first.passed else None
@@ -283,6 +288,29 @@ class Script:
         self._past_frame()
         self._stale()
         return self.outcomes
+
+    def _add_3d(self, outcome: Outcome, view: View, truth: Sequence[np.ndarray],
+                figure: str = '') -> None:
+        """Add the answer's 3D against the truth to ``outcome``, and the cloud figure."""
+        if outcome.answer is None or outcome.answer.result.status != _OK:
+            return
+        result = outcome.answer.result
+        depth, k = self.camera.depth_of(view), list(self.camera.info.k)
+        lines = depth_lines(result, truth, depth, k)
+        outcome.note = '\n       '.join(([outcome.note] if outcome.note else []) + lines)
+        best = result.masks[result.best_index] if result.masks else None
+        if not figure or best is None or not best.has_3d or result.best_index >= len(truth):
+            return
+        cloud = self._clouds.cloud_for(outcome.answer.stamp_ns)
+        if cloud is None:
+            outcome.note += '\n       no ~/cloud arrived for this answer'
+            return
+        gt, _, _ = surface_truth(depth, truth[result.best_index], k)
+        measured = np.array([best.centroid.x, best.centroid.y, best.centroid.z])
+        image = cloud_figure(view.image, depth, k, cloud, gt, measured,
+                             f'~/cloud of the best mask ({cloud.width} points) over the '
+                             f'scene | + truth centroid, o node centroid | {self.label}')
+        outcome.figures.append(save_png(self.out_dir / f'{figure}.png', image))
 
     def _second_click(self, stamp: int, view: View) -> None:
         nested = [i for i, levels in enumerate(view.objects[:-1])
@@ -308,7 +336,9 @@ class Script:
                                   self.alive)
         scores = true_ious(mask_arrays(answer.result), [whole])
         figures = self._figure('box', answer, view, scores, title, box=box, focus=[whole])
-        self._report(Outcome('box', title, answer, _OK, scores, figures))
+        outcome = Outcome('box', title, answer, _OK, scores, figures)
+        self._add_3d(outcome, view, [whole])
+        self._report(outcome)
 
     def _refine(self, stamp: int, view: View, first: Outcome) -> None:
         subpart, part, whole = view.actor

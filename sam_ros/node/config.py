@@ -52,6 +52,8 @@ ENCODE_POLICIES = ('on_change', 'every_frame', 'on_prompt')
 MODEL_TYPES = ('embedded', 'vit_t', 'vit_b', 'vit_l', 'vit_h', 'default')
 _PRECISIONS = ('auto', 'fp32', 'bf16', 'fp16')
 _DEVICE_RE = re.compile(r'^(auto|cpu|cuda(:\d+)?)$')
+DEPTH_TRANSPORTS = ('raw', 'compressedDepth', 'none')
+CLOUD_MASKS = ('best', 'subpart', 'part', 'whole', 'all')
 
 
 class ConfigError(SamError):
@@ -158,6 +160,41 @@ PARAMETERS: Dict[str, _Spec] = {
         256, 'Pixels: mask islands and holes smaller than this are removed / filled '
         "(upstream's mask-generator clean-up); area and bbox describe the cleaned mask. "
         '0 disables it', dynamic=True, low=0, high=100_000_000),
+    # ---- depth fusion and 3D output
+    'depth_transport': _Spec(
+        'raw', "raw: sensor_msgs/Image (16UC1 mm, 32FC1 m) on 'depth', registered to the "
+        'colour camera; compressedDepth: sensor_msgs/CompressedImage on '
+        "'<depth>/compressedDepth'; none: no depth (answers say so)",
+        choices=DEPTH_TRANSPORTS),
+    'depth_camera_info_topic': _Spec(
+        '', 'CameraInfo with the intrinsics (K) of the depth image; empty = the colour '
+        "'camera_info'"),
+    'depth_sync_tolerance': _Spec(
+        0.02, 'Seconds a depth stamp may differ from the stamp of the source colour frame '
+        'of the answer and still match (nearest stamp wins)', dynamic=True, low=0.0, high=10.0),
+    'depth_cache_size': _Spec(
+        30, 'Depth frames kept by stamp (a 640x480 16UC1 frame is 0.6 MB)', low=1,
+        high=1000),
+    'depth_min_range': _Spec(
+        0.05, 'Metres; nearer depth is invalid', dynamic=True, low=0.0, high=1000.0),
+    'depth_max_range': _Spec(
+        20.0, 'Metres; farther depth is invalid', dynamic=True, low=0.0, high=1000.0),
+    'depth_erode_px': _Spec(
+        1, 'Depth pixels eroded from each mask edge before 3D (drops flying pixels at '
+        'object borders); 0 = none', dynamic=True, low=0, high=50),
+    'depth_stride': _Spec(
+        1, 'Use every Nth depth pixel in x and y for 3D and ~/cloud (1 = all)',
+        dynamic=True, low=1, high=64),
+    'depth_trim_percent': _Spec(
+        2.0, 'Depth percentiles cut on each side before the centroid and extent (robust to '
+        'flying pixels); 0 = none', dynamic=True, low=0.0, high=25.0),
+    'cloud_masks': _Spec(
+        'best', 'Masks on ~/cloud: best, subpart, part or whole (that level, else the best), '
+        'or all (with a per-point mask_index field)', dynamic=True, choices=CLOUD_MASKS),
+    'publish_cloud': _Spec(
+        True, 'Publish ~/cloud (computed only while someone subscribes)', dynamic=True),
+    'publish_markers': _Spec(
+        True, 'Publish ~/markers (centroid and extent box per mask with 3D)', dynamic=True),
 }
 
 
@@ -196,6 +233,18 @@ class NodeConfig:
     everything_min_region_area: int = 0
     everything_period: float = 0.0
     min_region_area: int = 256
+    depth_transport: str = 'raw'
+    depth_camera_info_topic: str = ''
+    depth_sync_tolerance: float = 0.02
+    depth_cache_size: int = 30
+    depth_min_range: float = 0.05
+    depth_max_range: float = 20.0
+    depth_erode_px: int = 1
+    depth_stride: int = 1
+    depth_trim_percent: float = 2.0
+    cloud_masks: str = 'best'
+    publish_cloud: bool = True
+    publish_markers: bool = True
 
     @property
     def random_weights(self) -> bool:
@@ -333,6 +382,9 @@ def _check_cross_fields(config: NodeConfig) -> None:
         raise ConfigError(f'model_type {config.model_type!r} needs a checkpoint: set '
                           'checkpoint:=/path/to/the/file (see docs/node.md for the official '
                           'downloads), or use model_type:=embedded')
+    if config.depth_min_range >= config.depth_max_range:
+        raise ConfigError(f'depth_min_range {config.depth_min_range} must be below '
+                          f'depth_max_range {config.depth_max_range}')
     if config.precision == 'fp16' and config.device.strip().lower() == 'cpu':
         raise ConfigError("precision 'fp16' needs a CUDA device; on the CPU use bf16, fp32 "
                           'or auto')

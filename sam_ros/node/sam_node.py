@@ -45,6 +45,8 @@ from sam_ros.node.bridge import backend_note as image_backend_note
 from sam_ros.node.config import (apply_changes, ConfigError, declare_parameters, PARAMETERS,
                                  read_config, unknown_overrides)
 from sam_ros.node.events import subscription_events
+                                 read_config)
+from sam_ros.node.depth_output import DepthOutput
 from sam_ros.node.frames import FrameStore
 from sam_ros.node.model import build_predictor, warm_up
 from sam_ros.node.overlay import draw_overlay
@@ -105,6 +107,7 @@ class SamNode(Node):
         self._store = FrameStore(self._encode, cfg.cache_size, cfg.encode_policy,
                                  cfg.change_threshold, on_error=self._on_encode_error)
         self._projector = PointProjector(self)
+        self._depth = DepthOutput(self, cfg, callback_group=MutuallyExclusiveCallbackGroup())
 
         frames = MutuallyExclusiveCallbackGroup()
         prompts = ReentrantCallbackGroup()
@@ -352,6 +355,7 @@ class SamNode(Node):
         prediction = clean_prediction(prediction, cfg.min_region_area)  # region clean-up
         decode_ms = (time.perf_counter() - started) * 1e3
         result = conv.prediction_to_result(prediction, header, prompt.prompt_id, cfg.min_iou)
+        self._depth.fill(result, prediction, lookup.stamp_ns, header, cfg)
         result.embedding_reused = lookup.reused
         result.encode_time_ms = float(lookup.encode_ms)
         result.decode_time_ms = float(decode_ms)
@@ -380,6 +384,7 @@ class SamNode(Node):
                 [float(prediction.iou[i]) for i in kept], result.best_index,
                 arrays.point_coords, arrays.point_labels, arrays.box)
             self._overlay_pub.publish(conv.rgb_to_image(overlay, result.header))
+        self._depth.publish(result, image, cfg)
 
     # ----------------------------------------------------------------- diagnostics
 
@@ -423,6 +428,7 @@ class SamNode(Node):
         values.update({key: value for key, value in counts.items()
                        if key.startswith('status_')})
         values.update(self._batch.stats())  # batches and segment everything
+        values.update(self._depth.stats())
         status.values = [KeyValue(key=key, value=str(value)) for key, value in values.items()]
         array = DiagnosticArray(status=[status])
         array.header.stamp = self.get_clock().now().to_msg()

@@ -36,7 +36,7 @@ pytestmark = [pytest.mark.node, pytest.mark.slow]
 # encodes); the demo usually needs well under a minute.
 DEMO_BUDGET_S = 420
 FIGURES = ('click_frame', 'three_masks', 'three_masks_2', 'box', 'refine', 'past_frame',
-           'overlay')
+           'overlay', 'cloud')
 RANDOM_WEIGHTS = os.environ.get('SAM_ROS_NODE_TEST_RANDOM_WEIGHTS') == '1'
 
 
@@ -77,6 +77,15 @@ def test_demo_prints_levels_ious_best_index_reuse_and_latency(demo_run):
                    'embedding reused: yes', 'latency', 'predicted IoU', 'true IoU',
                    'subpart', 'part', 'whole'):
         assert needle in text, needle
+
+
+def test_demo_prints_3d_centroids_and_extents_next_to_the_truth(demo_run):
+    proc, _ = demo_run
+    lines = [line for line in proc.stdout.splitlines() if 'truth centroid' in line]
+    assert proc.stdout.count('3D: depth OK') >= 2, proc.stdout[-6000:]
+    assert len(lines) >= 4, proc.stdout[-6000:]       # three click masks and the box
+    errors_mm = [float(line.split('centroid error')[1].split('mm')[0]) for line in lines]
+    assert min(errors_mm) < 20.0, lines
 
 
 def test_demo_writes_non_trivial_png_figures(demo_run):

@@ -1,0 +1,332 @@
+# Copyright 2026 The sam_ros Authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+A mask plus a registered depth frame to 3D points and robust per-mask statistics.
+
+Conventions: pixel (u, v) = (column, row), integer values are pixel centres (the
+convention of ``K`` in ``sensor_msgs/CameraInfo``). Points are metres in the depth
+optical frame: x right, y down, z forward, x = (u - cx) z / fx, y = (v - cy) z / fy.
+
+``measure_mask`` erodes the mask edge, samples it with a stride, drops pixels without
+depth (0, NaN, inf, negative) or outside the range limits, back-projects the rest and
+returns a ``MaskMeasurement``: the centroid (mean of the inliers), an axis-aligned
+extent (min..max of the inliers), the median depth and the valid pixel count/fraction.
+Inliers are the points whose z lies within the [trim, 100 - trim] percentiles of z, so
+flying pixels (depth mixed from object and background at borders) and small leaks of
+the mask onto the background inflate neither the centroid nor the extent. Every
+failure is a ``MaskMeasurement`` with ``ok`` False and a reason, never an exception.
+Everything is vectorised numpy on the mask's bounding box.
+"""
+
+import dataclasses
+import functools
+from typing import NamedTuple, Optional, Sequence, Tuple
+
+import cv2
+import numpy as np
+
+from sam_ros.core.depth import DepthError, DepthFrame
+
+__all__ = ['DepthOptions', 'Intrinsics', 'MaskMeasurement', 'depth_scale', 'measure_mask']
+
+
+class Intrinsics(NamedTuple):
+    """Pinhole intrinsics in pixels of a (height, width) image."""
+
+    fx: float
+    fy: float
+    cx: float
+    cy: float
+    width: int
+    height: int
+
+    @classmethod
+    def from_k(cls, k: Sequence[float], width: int, height: int) -> 'Intrinsics':
+        """
+        Build from a row-major 3x3 ``K`` (9 values) of a (height, width) image.
+
+        Raises DepthError when K is not 9 finite values with fx, fy > 0 (uncalibrated).
+        """
+        values = np.asarray(list(k), dtype=np.float64)
+        if values.size != 9 or not np.all(np.isfinite(values)):
+            raise DepthError(f'K must be 9 finite values, got {values.tolist()}')
+        fx, fy, cx, cy = values[0], values[4], values[2], values[5]
+        if fx <= 0.0 or fy <= 0.0:
+            raise DepthError(f'K has no focal length (fx {fx}, fy {fy}); is the depth '
+                             'camera calibrated?')
+        return cls(float(fx), float(fy), float(cx), float(cy), int(width), int(height))
+
+    def scaled_to(self, width: int, height: int) -> 'Intrinsics':
+        """
+        Return these intrinsics for the same camera at (height, width) pixels.
+
+        A size of 0 x 0 (unknown, as in an empty CameraInfo) is taken as this one's.
+        Raises DepthError when the size is no uniform scale of this one.
+        """
+        if (width, height) == (self.width, self.height) or self.width == 0:
+            return self._replace(width=int(width), height=int(height))
+        sx, sy = depth_scale((self.height, self.width), (height, width), 'camera_info')
+        return Intrinsics(self.fx * sx, self.fy * sy, (self.cx + 0.5) * sx - 0.5,
+                          (self.cy + 0.5) * sy - 0.5, int(width), int(height))
+
+
+def depth_scale(colour_hw: Tuple[int, int], depth_hw: Tuple[int, int],
+                what: str = 'colour') -> Tuple[float, float]:
+    """
+    Return (sx, sy): depth pixels per ``what`` pixel, the same scale on both axes.
+
+    Raises DepthError when ``depth_hw`` is no scale of ``colour_hw`` (another aspect
+    ratio, off by more than one pixel after scaling).
+    """
+    (h, w), (dh, dw) = colour_hw, depth_hw
+    if min(h, w, dh, dw) <= 0:
+        raise DepthError(f'empty image size: {what} {w}x{h}, depth {dw}x{dh}')
+    sx, sy = dw / w, dh / h
+    if abs(dw - round(w * sy)) > 1 or abs(dh - round(h * sx)) > 1:
+        raise DepthError(f'the depth image is {dw}x{dh}, which is no scale of the {what} '
+                         f'image {w}x{h}; register depth to colour (same optical frame, '
+                         'same aspect ratio)')
+    return sx, sy
+
+
+@dataclasses.dataclass(frozen=True)
+class DepthOptions:
+    """
+    How a mask is measured.
+
+    ``erode_px``: pixels eroded from the mask edge (depth pixels; 0 = none).
+    ``stride``: keep every stride-th depth pixel in u and v (1 = all).
+    ``min_range`` / ``max_range``: metres; depth outside is invalid.
+    ``trim_percent``: the z percentiles cut on each side for the inliers (0..25).
+    """
+
+    erode_px: int = 0
+    stride: int = 1
+    min_range: float = 0.0
+    max_range: float = 20.0
+    trim_percent: float = 2.0
+
+    def __post_init__(self) -> None:
+        """Check the values; raise DepthError on a bad one."""
+        if self.erode_px < 0 or self.stride < 1:
+            raise DepthError(f'erode_px must be >= 0 and stride >= 1, got {self.erode_px} '
+                             f'and {self.stride}')
+        if not 0.0 <= self.min_range < self.max_range:
+            raise DepthError(f'need 0 <= min_range < max_range, got {self.min_range} and '
+                             f'{self.max_range}')
+        if not 0.0 <= self.trim_percent <= 25.0:
+            raise DepthError(f'trim_percent must be in [0, 25], got {self.trim_percent}')
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class MaskMeasurement:
+    """
+    A mask measured in 3D (metres, depth optical frame).
+
+    ``ok``: False when the mask got no 3D; ``reason`` says why ('' when ok).
+    ``centroid``, ``extent_min``, ``extent_max``: (3,) float64 xyz (zeros when not ok).
+    ``median_depth``: metres. ``valid_pixels``: sampled mask pixels with valid depth;
+    ``sampled_pixels``: mask pixels after erosion and stride; ``valid_fraction``: their
+    ratio. ``xyz``: (3, N) float32 x, y, z rows of every valid pixel (inliers and
+    outliers); ``uv``: (2, N) int32 u, v rows, their depth pixels.
+    """
+
+    ok: bool
+    reason: str = ''
+    centroid: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(3))
+    extent_min: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(3))
+    extent_max: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(3))
+    median_depth: float = 0.0
+    valid_pixels: int = 0
+    sampled_pixels: int = 0
+    xyz: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros((3, 0), np.float32))
+    uv: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros((2, 0), np.int32))
+
+    @property
+    def points(self) -> np.ndarray:
+        """Return the points as an (N, 3) float32 view (x, y, z columns)."""
+        return self.xyz.T
+
+    @property
+    def pixels(self) -> np.ndarray:
+        """Return the depth pixels as an (N, 2) int32 view (u, v columns)."""
+        return self.uv.T
+
+    @property
+    def valid_fraction(self) -> float:
+        """Return valid_pixels / sampled_pixels (0 when nothing was sampled)."""
+        return self.valid_pixels / self.sampled_pixels if self.sampled_pixels else 0.0
+
+    @property
+    def size(self) -> np.ndarray:
+        """Return the extent's (3,) side lengths in metres."""
+        return self.extent_max - self.extent_min
+
+
+def _mask_box(mask: np.ndarray) -> Optional[Tuple[int, int, int, int]]:
+    rows = np.flatnonzero(mask.any(axis=1))
+    if rows.size == 0:
+        return None
+    cols = np.flatnonzero(mask.any(axis=0))
+    return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
+
+
+def _depth_crop_mask(mask: np.ndarray, depth_hw: Tuple[int, int], erode_px: int,
+                     box: Optional[Sequence[int]] = None) -> Tuple[np.ndarray, int, int]:
+    """Return the mask on the depth grid, cropped to its box (+ margin), and its offset."""
+    if box is None:
+        box = _mask_box(mask)
+    else:
+        x0, y0, x1, y1 = (int(v) for v in box)
+        box = (x0, y0, x1 + 1, y1 + 1) if x1 >= x0 and y1 >= y0 else None
+    if box is None:
+        return np.zeros((0, 0), bool), 0, 0
+    x0, y0, x1, y1 = box
+    h, w = mask.shape
+    dh, dw = depth_hw
+    if (dh, dw) != (h, w):
+        # Nearest: depth pixel (u, v) takes the mask at colour pixel ((u + .5) w / dw - .5).
+        u0, u1 = int(np.floor(x0 * dw / w)), int(np.ceil(x1 * dw / w))
+        v0, v1 = int(np.floor(y0 * dh / h)), int(np.ceil(y1 * dh / h))
+        us = np.clip(((np.arange(u0, u1) + 0.5) * w / dw).astype(np.int64), 0, w - 1)
+        vs = np.clip(((np.arange(v0, v1) + 0.5) * h / dh).astype(np.int64), 0, h - 1)
+        crop = mask[vs[:, None], us[None, :]]
+        x0, y0 = u0, v0
+    else:
+        crop = mask[y0:y1, x0:x1]
+    if erode_px > 0:
+        pad = erode_px + 1
+        padded = np.pad(crop.astype(np.uint8), pad)
+        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * erode_px + 1,) * 2)
+        crop = cv2.erode(padded, kernel)[pad:-pad, pad:-pad].astype(bool)
+    return crop, x0, y0
+
+
+def _order_statistics(z: np.ndarray, raw: np.ndarray, flat: np.ndarray, ranks: Sequence[int],
+                      scale: float) -> np.ndarray:
+    """
+    Return the values of ``z`` (N,) float32 at 0-based ``ranks`` of its sorted order.
+
+    For integer depth (16UC1) a histogram of the raw values (``raw``, the crop, at
+    ``flat``) gives them exactly and faster than a partition; float depth partitions.
+    """
+    if raw.dtype != np.uint16:
+        return np.partition(z, ranks)[list(ranks)]
+    values = raw.ravel()[flat]
+    cumulative = np.cumsum(np.bincount(values))
+    found = np.searchsorted(cumulative, np.asarray(ranks), side='right')
+    return found.astype(np.float32) * np.float32(scale)
+
+
+@functools.lru_cache(maxsize=8)
+def _ray_factors(intrinsics: Intrinsics) -> Tuple[np.ndarray, np.ndarray]:
+    """Return (u - cx) / fx per column and (v - cy) / fy per row, float32 (read-only)."""
+    x = ((np.arange(intrinsics.width) - intrinsics.cx) / intrinsics.fx).astype(np.float32)
+    y = ((np.arange(intrinsics.height) - intrinsics.cy) / intrinsics.fy).astype(np.float32)
+    x.flags.writeable = False
+    y.flags.writeable = False
+    return x, y
+
+
+def _why_invalid(raw: np.ndarray, metres: np.ndarray, options: DepthOptions) -> str:
+    finite = np.isfinite(metres)
+    counts = {'zero': int(np.count_nonzero(metres == 0)),
+              'NaN': int(np.count_nonzero(np.isnan(metres))),
+              'inf': int(np.count_nonzero(np.isinf(metres))),
+              'negative': int(np.count_nonzero(finite & (metres < 0)))}
+    counts['out of range'] = int(np.count_nonzero(
+        finite & (metres > 0) & ((metres < options.min_range) | (metres > options.max_range))))
+    detail = ', '.join(f'{n} {kind}' for kind, n in counts.items() if n)
+    return (f'no valid depth under the mask ({raw.size} sampled pixels: {detail}; range '
+            f'{options.min_range:g}..{options.max_range:g} m)')
+
+
+def measure_mask(mask: np.ndarray, frame: DepthFrame, intrinsics: Intrinsics,
+                 options: DepthOptions = DepthOptions(),
+                 box: Optional[Sequence[int]] = None) -> MaskMeasurement:
+    """
+    Measure an (H, W) bool mask of the colour image on a registered depth frame.
+
+    The depth frame may have another resolution than the mask if it is a uniform
+    scale of it (the mask is resampled, nearest); ``intrinsics`` are for the depth
+    image. Raises DepthError only for input that no mask could fix (a depth size that
+    is no scale of the mask, intrinsics of another size); a mask without depth is a
+    measurement with ``ok`` False and a reason. ``box``: the mask's tight XYXY inclusive
+    pixel box when known (``Prediction.boxes``), which saves two passes over the mask.
+    """
+    if frame.depth is None:
+        raise DepthError(f'the depth frame is bad: {frame.error}')
+    if not isinstance(mask, np.ndarray) or mask.ndim != 2:
+        raise DepthError(f'a mask is an (H, W) array, got {getattr(mask, "shape", mask)}')
+    depth_hw = frame.shape
+    depth_scale(mask.shape, depth_hw)
+    if (intrinsics.height, intrinsics.width) != depth_hw:
+        raise DepthError(f'intrinsics are for {intrinsics.width}x{intrinsics.height}, the '
+                         f'depth image is {depth_hw[1]}x{depth_hw[0]}')
+    crop, u0, v0 = _depth_crop_mask(mask.astype(bool, copy=False), depth_hw, options.erode_px,
+                                    box)
+    if not crop.any():
+        why = ('the mask is empty' if crop.size == 0 or not mask.any() else
+               f'the mask has no pixel left after eroding {options.erode_px} px')
+        return MaskMeasurement(False, why)
+    s = options.stride
+    if s > 1:
+        ou, ov = (-u0) % s, (-v0) % s
+        crop = crop[ov::s, ou::s]
+        u0, v0 = u0 + ou, v0 + ov
+    ch, cw = crop.shape
+    raw = frame.depth[v0:v0 + ch * s:s, u0:u0 + cw * s:s]
+    z_crop = frame.metres(raw)
+    # NaN compares False, so it is invalid here; +inf fails the max_range test.
+    valid = crop & (z_crop > options.min_range) & (z_crop <= options.max_range)
+    sampled = int(np.count_nonzero(crop))
+    if sampled == 0:
+        return MaskMeasurement(False, f'the mask has no pixel on the stride-{s} grid')
+    flat = np.flatnonzero(valid)
+    count = int(flat.size)
+    if count == 0:
+        return MaskMeasurement(False, _why_invalid(raw[crop], z_crop[crop], options),
+                               sampled_pixels=sampled)
+    z = z_crop.ravel()[flat]
+    flat_valid = flat
+    flat = flat.astype(np.int32)
+    vv, uu = np.divmod(flat, np.int32(cw))
+    if s > 1:
+        uu *= s
+        vv *= s
+    uu += u0
+    vv += v0
+    x_of_u, y_of_v = _ray_factors(intrinsics)
+    xyz = np.empty((3, count), np.float32)
+    np.multiply(x_of_u[uu], z, out=xyz[0])
+    np.multiply(y_of_v[vv], z, out=xyz[1])
+    xyz[2] = z
+    if options.trim_percent > 0.0 and count > 2:
+        k = (int(round((count - 1) * options.trim_percent / 100.0)), (count - 1) // 2,
+             int(round((count - 1) * (1.0 - options.trim_percent / 100.0))))
+        z_lo, z_med, z_hi = _order_statistics(z, raw, flat_valid, k, frame.scale)
+        if z_lo == xyz[2].min() and z_hi == xyz[2].max():
+            inliers = xyz
+        else:
+            keep = (z >= z_lo) & (z <= z_hi)
+            inliers = np.stack([row[keep] for row in xyz])    # C-contiguous rows
+    else:
+        z_med = np.partition(z, (count - 1) // 2)[(count - 1) // 2]
+        inliers = xyz
+    centroid = inliers.mean(axis=1).astype(np.float64)   # pairwise float32 sums
+    return MaskMeasurement(
+        True, centroid=centroid, extent_min=inliers.min(axis=1).astype(np.float64),
+        extent_max=inliers.max(axis=1).astype(np.float64), median_depth=float(z_med),
+        valid_pixels=count, sampled_pixels=sampled, xyz=xyz, uv=np.stack([uu, vv]))
