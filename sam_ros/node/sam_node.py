@@ -44,9 +44,8 @@ from sam_ros.node.batch import BatchSegmenter
 from sam_ros.node.bridge import backend_note as image_backend_note
 from sam_ros.node.config import (apply_changes, ConfigError, declare_parameters, PARAMETERS,
                                  read_config, unknown_overrides)
-from sam_ros.node.events import subscription_events
-                                 read_config)
 from sam_ros.node.depth_output import DepthOutput
+from sam_ros.node.events import subscription_events
 from sam_ros.node.frames import FrameStore
 from sam_ros.node.model import build_predictor, warm_up
 from sam_ros.node.overlay import draw_overlay
