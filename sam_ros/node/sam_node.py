@@ -39,11 +39,11 @@ from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.node import Node
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sam_ros.core.errors import PromptError, SamError
+from sam_ros.core.frames import FrameStore
 from sam_ros.msg import SegmentPrompt, SegmentResult
 from sam_ros.node import conversions as conv
 from sam_ros.node.config import (apply_changes, ConfigError, declare_parameters, PARAMETERS,
                                  read_config)
-from sam_ros.node.frames import FrameStore
 from sam_ros.node.intake import PROMPT_QOS, PromptIntake
 from sam_ros.node.limits import image_limit_error, prompt_limit_error
 from sam_ros.node.model import build_predictor
@@ -347,7 +347,8 @@ class SamNode(Node):
             mask_input = logits[index][None]
 
         lookup = self._store.lookup(conv.stamp_to_ns(prompt.header.stamp),
-                                    int(cfg.max_prompt_age * 1e9))
+                                    int(cfg.max_prompt_age * 1e9),
+                                    tolerance_ns=int(cfg.frame_match_tolerance * 1e9))
         if lookup.status != 'ok':
             header = prompt.header
             return fail(header, prompt.prompt_id, _LOOKUP_STATUS[lookup.status],
@@ -369,6 +370,7 @@ class SamNode(Node):
         result.embedding_reused = lookup.reused
         result.encode_time_ms = float(lookup.encode_ms)
         result.decode_time_ms = float(decode_ms)
+        result.frame_offset_ns = int(lookup.offset_ns)
         with self._lock:
             self._decodes += 1
             self._decode_ms_last = decode_ms

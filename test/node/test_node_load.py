@@ -171,3 +171,28 @@ def test_an_image_over_max_image_pixels_is_refused_before_decoding(
     assert result.status == SegmentResult.STATUS_BAD_IMAGE, result.message
     assert 'max_image_pixels' in result.message and 'not decoded' in result.message
     assert load_node.alive()
+
+
+def test_a_prompt_on_a_never_received_frame_uses_the_nearest_held_frame(
+        load_node, client, helpers, stamps):
+    world = helpers.scene(12)
+    step = 33_000_000
+    first = stamps()
+    for k in (0, 1, 3, 4):          # frame 2 is "lost": the scene does not change
+        client.publish_frame(world.image, first + k * step)
+    last = first + 4 * step
+    assert client.send(helpers.point_prompt('on-last', 160, 120, last)).status == OK
+    result = client.send(helpers.point_prompt('on-lost', 160, 120, first + 2 * step))
+    assert result.status == OK, result.message
+    assert abs(result.frame_offset_ns) == step
+    used = result.header.stamp.sec * 1_000_000_000 + result.header.stamp.nanosec
+    assert used == first + 2 * step + result.frame_offset_ns
+    exact = client.send(helpers.point_prompt('on-received', 160, 120, first + step))
+    assert exact.status == OK and exact.frame_offset_ns == 0
+    changed = helpers.scene(13)
+    client.publish_frame(changed.image, last + 2 * step)    # frame 5 lost, then a change
+    assert client.send(helpers.point_prompt('on-changed', 160, 120,
+                                            last + 2 * step)).status == OK
+    across = client.send(helpers.point_prompt('across-change', 160, 120, last + step))
+    assert across.status == SegmentResult.STATUS_STALE_FRAME, across.message
+    stamps(8 * step)                # later stamps of this module come after these frames
