@@ -142,6 +142,10 @@ PARAMETERS: Dict[str, _Spec] = {
         0.2, 'Seconds: a prompt stamped with a frame the node never received is answered '
         'on the nearest held frame this close, when the scene did not change in between; '
         '0 = exact stamps only', dynamic=True, low=0.0, high=10.0),
+    'results_qos_depth': _Spec(
+        100, 'History depth of ~/results and ~/mask (reliable): results not yet delivered '
+        'to a slow subscriber are kept up to this many, then the oldest is lost', low=1,
+        high=10000),
 }
 
 
@@ -175,6 +179,7 @@ class NodeConfig:
     max_prompt_id_length: int = 256
     max_image_pixels: int = 16777216
     frame_match_tolerance: float = 0.2
+    results_qos_depth: int = 100
 
     @property
     def random_weights(self) -> bool:

@@ -146,8 +146,10 @@ class SamNode(Node):
         self.create_service(Segment, '~/segment', self._on_segment, qos_profile=PROMPT_QOS,
                             callback_group=service)
 
-        self._results_pub = self.create_publisher(SegmentResult, '~/results', reliable)
-        self._mask_pub = self.create_publisher(Image, '~/mask', reliable)
+        results_qos = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=cfg.results_qos_depth,
+                                 reliability=ReliabilityPolicy.RELIABLE)
+        self._results_pub = self.create_publisher(SegmentResult, '~/results', results_qos)
+        self._mask_pub = self.create_publisher(Image, '~/mask', results_qos)
         self._overlay_pub = self.create_publisher(
             Image, '~/overlay', QoSProfile(depth=2, reliability=ReliabilityPolicy.RELIABLE))
         self._diag_pub = self.create_publisher(DiagnosticArray, '/diagnostics', reliable)

@@ -42,7 +42,7 @@ from geometry_msgs.msg import Point, PointStamped, PolygonStamped
 import numpy as np
 import pytest
 import rclpy
-from rclpy.qos import QoSProfile, ReliabilityPolicy
+from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sam_ros.demo import ros_session
 from sam_ros.msg import SegmentPrompt, SegmentResult
 from sam_ros.node.conversions import numpy_to_image
@@ -72,12 +72,16 @@ def domain_id() -> int:
 class NodeProcess(ros_session.NodeProcess):
     """The node in its own process, on this module's domain; its output goes to a log file."""
 
-    def __init__(self, ros_args: List[str], domain: int, log_path: Path) -> None:
-        super().__init__(ros_session.node_command() + ['--ros-args'] + ros_args, log_path,
-                         env={'ROS_DOMAIN_ID': str(domain),
-                              'ROS_AUTOMATIC_DISCOVERY_RANGE': 'LOCALHOST',
-                              'RCUTILS_COLORIZED_OUTPUT': '0'},
-                         cwd=log_path.parent)
+    def __init__(self, ros_args: List[str], domain: int, log_path: Path,
+                 prefix: Optional[List[str]] = None,
+                 env: Optional[Dict[str, str]] = None) -> None:
+        """Start the node; ``prefix`` goes before the command, ``env`` over the defaults."""
+        super().__init__(
+            list(prefix or []) + ros_session.node_command() + ['--ros-args'] + ros_args,
+            log_path, env=dict({'ROS_DOMAIN_ID': str(domain),
+                                'ROS_AUTOMATIC_DISCOVERY_RANGE': 'LOCALHOST',
+                                'RCUTILS_COLORIZED_OUTPUT': '0'}, **(env or {})),
+            cwd=log_path.parent)
 
     def interrupt(self, timeout: float = STOP_TIMEOUT_S) -> int:
         """Send SIGINT (Ctrl-C) and return the exit code."""
@@ -113,8 +117,11 @@ class Client:
         self.click_pub = node.create_publisher(Point, '/camera/image_mouse_left', reliable)
         self.clicked_point_pub = node.create_publisher(PointStamped, '/clicked_point',
                                                        reliable)
+        # KEEP_ALL: a burst of answers is never overwritten before this process takes it.
         node.create_subscription(SegmentResult, f'{node_ns}/results',
-                                 self._collect(self.results), reliable)
+                                 self._collect(self.results),
+                                 QoSProfile(history=HistoryPolicy.KEEP_ALL,
+                                            reliability=ReliabilityPolicy.RELIABLE))
         node.create_subscription(Image, f'{node_ns}/mask', self._collect(self.masks), reliable)
         node.create_subscription(DiagnosticArray, '/diagnostics', self._on_diagnostics,
                                  reliable)
@@ -300,9 +307,11 @@ def start_node(domain_id: int, tmp_path_factory: pytest.TempPathFactory):
     started: List[NodeProcess] = []
     folder = tmp_path_factory.mktemp('sam_node')
 
-    def start(*parameters: str, ros_args: Optional[List[str]] = None) -> NodeProcess:
+    def start(*parameters: str, ros_args: Optional[List[str]] = None,
+              prefix: Optional[List[str]] = None,
+              env: Optional[Dict[str, str]] = None) -> NodeProcess:
         args = ros_args if ros_args is not None else node_args(*parameters)
-        node = NodeProcess(args, domain_id, folder / f'node{len(started)}.log')
+        node = NodeProcess(args, domain_id, folder / f'node{len(started)}.log', prefix, env)
         started.append(node)
         return node
 

@@ -46,7 +46,9 @@ KEEP_ALL = QoSProfile(history=HistoryPolicy.KEEP_ALL, reliability=ReliabilityPol
 def load_node(start_node, client, helpers):
     """Start a node with a small prompt queue and a small image bound."""
     helpers.require_embedded_model()
-    node = start_node(f'prompt_queue_size:={QUEUE}', 'max_image_pixels:=100000')
+    # results_qos_depth >= the burst: the node keeps every undelivered answer of a burst.
+    node = start_node(f'prompt_queue_size:={QUEUE}', 'max_image_pixels:=100000',
+                      f'results_qos_depth:={5 * BURST}')
     client.wait_ready(node)
     return node
 
