@@ -156,14 +156,16 @@ class FrameStore:
         self._thread = threading.Thread(target=self._run, name='sam_encoder', daemon=True)
         self._thread.start()
 
-    def stop(self, timeout: float = 10.0) -> None:
-        """Stop the encoder thread, waiting up to ``timeout`` s for a running encode."""
+    def stop(self, timeout: float = 10.0) -> bool:
+        """Stop the encoder thread, waiting up to ``timeout`` s; return True once it ended."""
         with self._cond:
             self._stop = True
             self._cond.notify_all()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+        thread, self._thread = self._thread, None
+        if thread is None:
+            return True
+        thread.join(timeout)
+        return not thread.is_alive()
 
     def _run(self) -> None:
         while True:

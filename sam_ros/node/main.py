@@ -107,6 +107,7 @@ def main(args: Optional[List[str]] = None) -> int:
         if node is not None:
             finished = node.work_finished(_STOP_WORK_S)
             node.destroy_node()
+            finished = finished and node.encoder_stopped
         rclpy.try_shutdown()
         if not finished:
             _exit_now(logger, EXIT_OK if sys.exc_info()[0] is None else EXIT_MODEL)

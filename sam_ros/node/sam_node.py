@@ -157,6 +157,7 @@ class SamNode(Node):
                           callback_group=diagnostics)
 
         self._stopping = False
+        self.encoder_stopped = False    # set by destroy_node: the encoder thread ended
         self._intake = PromptIntake(cfg.prompt_queue_size, self._answer, self._publish,
                                     self._check_prompt, self._log['prompt'],
                                     quiet=lambda: self._stopping or not self.context.ok())
@@ -182,7 +183,7 @@ class SamNode(Node):
     def destroy_node(self) -> None:
         """Stop the prompt worker and the encoder thread (briefly), then destroy the node."""
         self.stop_work()
-        self._store.stop(timeout=0.2)
+        self.encoder_stopped = self._store.stop(timeout=0.2)
         super().destroy_node()
 
     # ------------------------------------------------------------------ parameters
