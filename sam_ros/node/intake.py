@@ -39,6 +39,7 @@ it BUSY, and ``abandon`` is called at shutdown.
 import threading
 from typing import Callable, Dict, List, Optional
 
+import rclpy.logging
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sam_ros.core.work_queue import Job, WorkQueue
 from sam_ros.msg import SegmentPrompt, SegmentResult
@@ -154,7 +155,8 @@ class PromptIntake:
         abandoned = self._queue.stop()
         flight = self._queue.in_flight()
         if not abandoned and flight is None:
-            self._log.info('shutting down: no prompt was waiting or in flight')
+            rclpy.logging.get_logger('sam_node').info(
+                'shutting down: no prompt was waiting or in flight')
             return
         ids = ', '.join(repr(job.name) for job in abandoned[:_IDS_LOGGED])
         if len(abandoned) > _IDS_LOGGED:
@@ -165,7 +167,8 @@ class PromptIntake:
         if flight is not None:
             text += (f'; prompt {flight!r} is in flight and is abandoned unless it finishes '
                      'before the node exits')
-        self._log.warning(text)
+        # Not the node's logger: after shutdown its copy to /rosout fails with a line of its own.
+        rclpy.logging.get_logger('sam_node').warning(text)
 
     def join(self, timeout: float) -> bool:
         """Wait up to ``timeout`` s for the worker; return True when no work is in flight."""

@@ -27,6 +27,7 @@ import time
 from geometry_msgs.msg import Point
 import pytest
 from sam_ros.msg import SegmentResult
+from sam_ros.srv import Segment
 
 pytestmark = pytest.mark.node
 
@@ -57,6 +58,10 @@ def test_a_signal_with_a_long_decode_in_flight_exits_zero_promptly(start_node, c
         client.diagnostics[-1]['prompts queued']) >= queued_before + 4 and int(
         client.diagnostics[-1]['prompt queue length']) > 0, 'the long decode in flight')
     assert not client.results_for(f'long-decode-{signum.name}')
+    # A service call waits in the queue too: its callback must not hold the executor up.
+    client.segment.call_async(Segment.Request(prompt=helpers.point_prompt(
+        f'waiting-call/{signum.name}', 160, 120, t)))
+    client.wait_diagnostic('prompts queued', queued_before + 5)
     started = time.monotonic()
     node.proc.send_signal(signum)
     code = node.wait(timeout=30.0)
@@ -66,4 +71,5 @@ def test_a_signal_with_a_long_decode_in_flight_exits_zero_promptly(start_node, c
     assert code == 0, log[-3000:]
     assert took < 10.0, f'{took:.1f} s'     # a hang guard; the issue saw 24 s and hangs
     assert 'Traceback' not in log and 'never retrieved' not in log, log[-3000:]
-    assert 'abandoned' in log and "'waiting/" in log, log[-3000:]
+    assert 'context is invalid' not in log, log[-3000:]
+    assert 'abandoned' in log and "'waiting/" in log and "'waiting-call/" in log, log[-3000:]
