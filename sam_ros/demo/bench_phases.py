@@ -30,14 +30,11 @@ from geometry_msgs.msg import Point
 import numpy as np
 from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
 from rcl_interfaces.srv import SetParameters
-import rclpy
-from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from rclpy.serialization import deserialize_message, serialize_message
-from rclpy.signals import SignalHandlerOptions
 from sam_ros.demo.client import DemoClient, NoAnswer
-from sam_ros.demo.run import NodeProcess
+from sam_ros.demo.ros_session import NodeProcess, RosSession
 from sam_ros.demo.scenes import FrameKey, interior_point, MovingWorld
 from sam_ros.msg import SegmentPrompt, SegmentResult
 from sam_ros.node import conversions as conv
@@ -133,10 +130,7 @@ class Bench:
     def __init__(self, args: argparse.Namespace, threads: int, node: NodeProcess) -> None:
         """Keep the settings; ``start()`` connects."""
         self.args, self.threads, self.node = args, threads, node
-        self.context: Optional[rclpy.Context] = None
-        self.executor: Optional[SingleThreadedExecutor] = None
-        self._nodes: List[Node] = []
-        self._spinner: Optional[threading.Thread] = None
+        self.session: Optional[RosSession] = None
         self.device = self.precision = self.model_note = ''
         self._worker = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix='engine')
         self.world = MovingWorld(seed=3, noise=0.0)
@@ -156,20 +150,15 @@ class Bench:
             'precision': a.precision, 'num_threads': self.threads})
         self.predictor, self.model_note = build_predictor(config)
         self.device, self.precision = str(self.predictor.device), self.predictor.precision
-        self.context = rclpy.Context()
-        rclpy.init(context=self.context, signal_handler_options=SignalHandlerOptions.NO)
-        self.frames = _Frames(context=self.context)
-        self.client = DemoClient(f'{NAMESPACE}/sam', f'{NAMESPACE}/camera/image_mouse_left',
-                                 f'{NAMESPACE}/clicked_point', context=self.context,
-                                 node_name='bench_client')
-        self._nodes = [self.frames, self.client]
         # A lean client: one single-threaded executor for the client node only (the frame
         # publisher needs no spinning). A multi-threaded executor here added milliseconds
         # of Python hand-offs to every measured answer.
-        self.executor = SingleThreadedExecutor(context=self.context)
-        self.executor.add_node(self.client)
-        self._spinner = threading.Thread(target=self.executor.spin, daemon=True)
-        self._spinner.start()
+        self.session = session = RosSession(threads=1)
+        self.frames = session.add(_Frames(context=session.context), spin=False)
+        self.client = session.add(DemoClient(
+            f'{NAMESPACE}/sam', f'{NAMESPACE}/camera/image_mouse_left',
+            f'{NAMESPACE}/clicked_point', context=session.context, node_name='bench_client'))
+        session.start()
         try:
             self.client.wait_ready(300.0, alive=self.node.alive)
         except NoAnswer as exc:
@@ -183,12 +172,8 @@ class Bench:
     def close(self) -> None:
         """Shut the DDS side down (the caller stops the node process)."""
         self._worker.shutdown(wait=False)
-        if self.executor is not None:
-            self.executor.shutdown()
-        for node in self._nodes:
-            node.destroy_node()
-        if self.context is not None:
-            rclpy.try_shutdown(context=self.context)
+        if self.session is not None:
+            self.session.close()
 
     def _diag(self, key: str, minimum: int, timeout: float = _TIMEOUT) -> Dict[str, str]:
         deadline = time.monotonic() + timeout

@@ -51,7 +51,8 @@ import time
 from typing import Dict, List, Optional, Sequence
 
 from sam_ros.demo import bench_phases as phases
-from sam_ros.demo.run import node_command, node_ros_args, NodeProcess, use_fastdds_profile
+from sam_ros.demo.ros_session import node_command, NodeProcess
+from sam_ros.demo.run import node_ros_args, use_fastdds_profile
 
 __all__ = ['main']
 

@@ -15,47 +15,27 @@
 """
 The demo's processes: the node as a child process, the camera and client in this one.
 
-``NodeProcess`` starts the node executable and copies its output, prefixed ``[node]``,
-to the console and to ``<output>/node.log``. ``Demo`` spins the camera and the client
-in a background executor, runs the script and prints the summary.
+``NodeProcess`` (of the shared toolkit ``sam_ros.demo.ros_session``) starts the node
+executable and copies its output, prefixed ``[node]``, to the console and to
+``<output>/node.log``. ``Demo`` spins the camera and the client in a ``RosSession``,
+runs the script and prints the summary.
 """
 
 import argparse
-import ctypes
 import os
 from pathlib import Path
-import signal
-import subprocess
 import sys
-import threading
 import time
-from typing import IO, List, Optional
+from typing import List, Optional
 
-import rclpy
-from rclpy.executors import MultiThreadedExecutor
-from rclpy.signals import SignalHandlerOptions
 from sam_ros.demo.camera import DemoCamera
 from sam_ros.demo.client import DemoClient, NoAnswer, STATUS_NAMES
+from sam_ros.demo.ros_session import node_command, NodeProcess, RosSession
 from sam_ros.demo.scenes import MovingWorld
 from sam_ros.demo.script import Outcome, Script
 
 __all__ = ['Demo', 'NodeProcess', 'fastdds_profile_file', 'node_command', 'params_file',
            'summary_lines', 'use_fastdds_profile']
-
-_STOP_TIMEOUT_S = 30.0
-_PR_SET_PDEATHSIG = 1
-
-
-def node_command() -> List[str]:
-    """Return the installed node executable (lib/sam_ros/sam_node), run by this Python."""
-    try:
-        from ament_index_python.packages import get_package_prefix
-        script = Path(get_package_prefix('sam_ros')) / 'lib' / 'sam_ros' / 'sam_node'
-        if script.is_file():
-            return [sys.executable, str(script)]
-    except (ImportError, LookupError, ValueError):
-        pass
-    return [sys.executable, '-P', '-m', 'sam_ros.node.main']
 
 
 def _share_file(*parts: str) -> Optional[Path]:
@@ -114,60 +94,8 @@ def node_ros_args(namespace: str) -> List[str]:
     return ros_args
 
 
-def _die_with_parent() -> None:
-    """Ask Linux to send SIGTERM to this (child) process when its parent dies."""
-    try:
-        ctypes.CDLL('libc.so.6', use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-    except (OSError, AttributeError):
-        pass    # not Linux: the node outlives a killed demo; Ctrl-C still stops both
-
-
 def _echo(line: str) -> None:
     print(line, flush=True)
-
-
-class NodeProcess:
-    """The sam node in a child process; its output is echoed and logged."""
-
-    def __init__(self, command: List[str], log_path: Path, echo: bool = True) -> None:
-        """Start ``command``; copy its output to ``log_path`` (and the console if ``echo``)."""
-        env = dict(os.environ, PYTHONUNBUFFERED='1')
-        self.command = command
-        self._log: IO[str] = open(log_path, 'w', encoding='utf-8')
-        self._echo = echo
-        # Its own session: a Ctrl-C in the terminal reaches only the demo, which then
-        # stops the node with exactly one SIGINT. If the demo dies, the node gets SIGTERM.
-        self.proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                     env=env, text=True, errors='replace', bufsize=1,
-                                     start_new_session=True, preexec_fn=_die_with_parent)
-        self._reader = threading.Thread(target=self._copy, name='node-output', daemon=True)
-        self._reader.start()
-
-    def _copy(self) -> None:
-        for line in self.proc.stdout:
-            self._log.write(line)
-            self._log.flush()
-            if self._echo:
-                print('[node] ' + line.rstrip('\n'), flush=True)
-
-    def alive(self) -> bool:
-        """Return True while the node runs."""
-        return self.proc.poll() is None
-
-    def stop(self, timeout: float = _STOP_TIMEOUT_S) -> Optional[int]:
-        """Stop the node with SIGINT (then SIGKILL after ``timeout`` s); return its exit code."""
-        if self.alive():
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                print(f'[demo] the node did not stop within {timeout:.0f} s of SIGINT; '
-                      'killing it', flush=True)
-                self.proc.kill()
-                self.proc.wait(10)
-        self._reader.join(5)
-        self._log.close()
-        return self.proc.returncode
 
 
 def summary_lines(outcomes: List[Outcome]) -> List[str]:
@@ -197,10 +125,7 @@ class Demo:
         """Prepare the run; ``run()`` starts everything."""
         self.args, self.node_command, self.out_dir = args, node_command, out_dir
         self.node: Optional[NodeProcess] = None
-        self.context: Optional[rclpy.Context] = None
-        self.executor: Optional[MultiThreadedExecutor] = None
-        self._nodes = []
-        self._spinner: Optional[threading.Thread] = None
+        self.session: Optional[RosSession] = None
         self.finished_script = False
         self.code = 1
 
@@ -215,22 +140,18 @@ class Demo:
         a = self.args
         started = time.monotonic()
         _echo(f'[demo] starting the node: {" ".join(self.node_command)}')
-        self.node = NodeProcess(self.node_command, self.out_dir / 'node.log')
-        self.context = rclpy.Context()
-        rclpy.init(context=self.context, signal_handler_options=SignalHandlerOptions.NO)
+        self.node = NodeProcess(self.node_command, self.out_dir / 'node.log', echo=True)
+        self.session = session = RosSession(threads=3)
         world = MovingWorld(seed=a.seed, noise=a.noise)
         camera = DemoCamera(world, rate=a.rate, reliable=a.image_qos == 'reliable',
                             namespace=f'{a.namespace}/camera',
-                            node_name='camera', context=self.context)
+                            node_name='camera', context=session.context)
         client = DemoClient(f'{a.namespace}/sam', f'{a.namespace}/camera/image_mouse_left',
                             f'{a.namespace}/clicked_point', overlay=True,
-                            context=self.context, namespace=a.namespace)
-        self._nodes = [camera, client]
-        self.executor = MultiThreadedExecutor(num_threads=3, context=self.context)
-        for node in self._nodes:
-            self.executor.add_node(node)
-        self._spinner = threading.Thread(target=self._spin, name='demo-executor', daemon=True)
-        self._spinner.start()
+                            context=session.context, namespace=a.namespace)
+        session.add(camera)
+        session.add(client)
+        session.start()
         _echo(f'[demo] camera: {world.width}x{world.height} at {a.rate:g} Hz on '
               f'{a.namespace}/camera/image; the object holds still {world.hold_s:g} s, then '
               f'moves for {world.move_s:g} s')
@@ -280,22 +201,10 @@ class Demo:
             return 1
         return self.code
 
-    def _spin(self) -> None:
-        try:
-            self.executor.spin()
-        except Exception:  # noqa: B902 - the context was shut down by close()
-            pass
-
     def close(self) -> Optional[int]:
         """Stop the executor, the nodes, the context and the node; return its exit code."""
-        if self.executor is not None:
-            self.executor.shutdown()
-        for node in self._nodes:
-            node.destroy_node()
-        if self.context is not None:
-            rclpy.try_shutdown(context=self.context)
-        if self._spinner is not None:
-            self._spinner.join(5)
+        if self.session is not None:
+            self.session.close()
         if self.node is None:
             return None
         code = self.node.stop()

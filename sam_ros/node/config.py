@@ -195,6 +195,28 @@ PARAMETERS: Dict[str, _Spec] = {
         True, 'Publish ~/cloud (computed only while someone subscribes)', dynamic=True),
     'publish_markers': _Spec(
         True, 'Publish ~/markers (centroid and extent box per mask with 3D)', dynamic=True),
+    # The prompt path under load (queue, bounds on work, nearest held frame).
+    'prompt_queue_size': _Spec(
+        32, 'Prompts (topics and service) that may wait to be decoded, in order; past it '
+        'the oldest waiting prompt is answered BUSY', low=1, high=10000),
+    'max_prompt_points': _Spec(
+        64, 'Points one prompt may have; more -> INVALID_PROMPT before any work',
+        dynamic=True, low=1, high=1000000),
+    'max_prompt_id_length': _Spec(
+        256, 'Characters a prompt_id (and refine_prompt_id) may have; longer -> '
+        'INVALID_PROMPT', dynamic=True, low=1, high=1000000),
+    'max_image_pixels': _Spec(
+        16777216, 'Pixels (width x height) a camera frame may have; more -> the frame is '
+        'dropped before decoding and prompts on it get BAD_IMAGE', dynamic=True, low=1,
+        high=2147483647),
+    'frame_match_tolerance': _Spec(
+        0.2, 'Seconds: a prompt stamped with a frame the node never received is answered '
+        'on the nearest held frame this close, when the scene did not change in between; '
+        '0 = exact stamps only', dynamic=True, low=0.0, high=10.0),
+    'results_qos_depth': _Spec(
+        100, 'History depth of ~/results and ~/mask (reliable): results not yet delivered '
+        'to a slow subscriber are kept up to this many, then the oldest is lost', low=1,
+        high=10000),
 }
 
 
@@ -245,6 +267,12 @@ class NodeConfig:
     cloud_masks: str = 'best'
     publish_cloud: bool = True
     publish_markers: bool = True
+    prompt_queue_size: int = 32
+    max_prompt_points: int = 64
+    max_prompt_id_length: int = 256
+    max_image_pixels: int = 16777216
+    frame_match_tolerance: float = 0.2
+    results_qos_depth: int = 100
 
     @property
     def random_weights(self) -> bool:

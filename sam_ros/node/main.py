@@ -18,6 +18,11 @@ Entry point of the sam_ros node: ``ros2 run sam_ros sam_node`` or ``python -m sa
 Exit codes: 0 after a clean shutdown (SIGINT/SIGTERM), 2 for a bad parameter, 1 when
 the model cannot be loaded (missing or corrupt checkpoint, unusable device). Either
 failure is reported in one line.
+
+Shutdown is prompt: on SIGINT/SIGTERM the node stops taking prompts, logs the queued
+ones it abandons, gives the prompt in flight a moment, and exits within about a second
+even when an encode or decode still runs (the process then ends with ``os._exit``, as
+no thread can interrupt torch).
 """
 
 import os
@@ -37,7 +42,11 @@ __all__ = ['main']
 EXIT_OK = 0
 EXIT_MODEL = 1
 EXIT_CONFIG = 2
-_EXECUTOR_THREADS = 4
+# frames, prompt intake, the service (its callback waits for its turn), diagnostics,
+# and one spare so that no group ever waits for a thread.
+_EXECUTOR_THREADS = 5
+_STOP_EXECUTOR_S = 0.5
+_STOP_WORK_S = 0.5
 
 
 def _one_line(exc: BaseException) -> str:
@@ -92,12 +101,28 @@ def main(args: Optional[List[str]] = None) -> int:
             if rclpy.ok():
                 raise
         finally:
-            executor.shutdown()
+            # Queued prompts are abandoned first: that also releases service callbacks
+            # waiting for their turn, so the executor's threads can end.
+            node.stop_work()
+            executor.shutdown(timeout_sec=_STOP_EXECUTOR_S)
         return EXIT_OK
     finally:
+        finished = True
         if node is not None:
+            finished = node.work_finished(_STOP_WORK_S)
             node.destroy_node()
+            finished = finished and node.encoder_stopped
         rclpy.try_shutdown()
+        if not finished:
+            _exit_now(logger, EXIT_OK if sys.exc_info()[0] is None else EXIT_MODEL)
+
+
+def _exit_now(logger, code: int) -> None:
+    """End the process at once: a decode or encode still runs and cannot be stopped."""
+    logger.warning('exiting with work still in flight (it is abandoned)')
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 if __name__ == '__main__':

@@ -16,11 +16,13 @@
 The sam_ros node: camera frames and prompts in, masks with their IoUs out.
 
 Threads: image and camera_info callbacks share one mutually exclusive group (cheap:
-decode + change check); prompts, clicks and the service share a reentrant group, so
-decodes run in parallel and never wait for an unrelated encode; the encoder runs in
-its own thread (``FrameStore``); /diagnostics has its own group. Spin the node with a
-``MultiThreadedExecutor`` (see ``main.py``). Topics, services and parameters are
-listed in docs/node.md.
+decode + change check); prompts and clicks share one mutually exclusive group that only
+queues them, in arrival order (``PromptIntake``); the service has its own group (its
+callback waits for its prompt's turn); one worker thread decodes the queued prompts in
+order; the encoder runs in its own thread (``FrameStore``); /diagnostics has its own
+group. Spin the node with a ``MultiThreadedExecutor`` (see ``main.py``) and call
+``stop_work()`` when it stops. Topics, services and parameters are listed in
+docs/node.md.
 """
 
 from collections import OrderedDict
@@ -33,10 +35,11 @@ from typing import Any, Dict, Optional
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from geometry_msgs.msg import Point, PointStamped, PolygonStamped
 from rcl_interfaces.msg import SetParametersResult
-from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.node import Node
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sam_ros.core.errors import PromptError, SamError
+from sam_ros.core.frames import FrameStore
 from sam_ros.core.postprocess import clean_prediction
 from sam_ros.msg import SegmentPrompt, SegmentResult
 from sam_ros.node import conversions as conv
@@ -46,7 +49,8 @@ from sam_ros.node.config import (apply_changes, ConfigError, declare_parameters,
                                  read_config, unknown_overrides)
 from sam_ros.node.depth_output import DepthOutput
 from sam_ros.node.events import subscription_events
-from sam_ros.node.frames import FrameStore
+from sam_ros.node.intake import PROMPT_QOS, PromptIntake
+from sam_ros.node.limits import image_limit_error, prompt_limit_error
 from sam_ros.node.model import build_predictor, warm_up
 from sam_ros.node.overlay import draw_overlay
 from sam_ros.node.projection import PointProjector
@@ -59,7 +63,7 @@ __all__ = ['SamNode']
 _THROTTLE_S = 5.0
 _STATUS_NAMES = {getattr(SegmentResult, 'STATUS_' + name): name for name in (
     'OK', 'NO_FRAME', 'STALE_FRAME', 'INVALID_PROMPT', 'BAD_IMAGE', 'UNKNOWN_REFERENCE',
-    'INTERNAL_ERROR', 'FILTERED')}
+    'INTERNAL_ERROR', 'FILTERED', 'BUSY')}
 _LOOKUP_STATUS = {'no_frame': SegmentResult.STATUS_NO_FRAME,
                   'stale': SegmentResult.STATUS_STALE_FRAME,
                   'bad_image': SegmentResult.STATUS_BAD_IMAGE,
@@ -109,7 +113,8 @@ class SamNode(Node):
         self._depth = DepthOutput(self, cfg, callback_group=MutuallyExclusiveCallbackGroup())
 
         frames = MutuallyExclusiveCallbackGroup()
-        prompts = ReentrantCallbackGroup()
+        prompts = MutuallyExclusiveCallbackGroup()
+        service = MutuallyExclusiveCallbackGroup()
         diagnostics = MutuallyExclusiveCallbackGroup()
         image_qos = QoSProfile(
             history=HistoryPolicy.KEEP_LAST, depth=cfg.image_qos_depth,
@@ -134,38 +139,48 @@ class SamNode(Node):
         self.create_subscription(CameraInfo, 'camera_info', self._on_camera_info, image_qos,
                                  callback_group=frames,
                                  event_callbacks=subscription_events(self, 'camera_info', fix))
-        self.create_subscription(SegmentPrompt, '~/prompt', self._on_prompt, reliable,
+        self.create_subscription(SegmentPrompt, '~/prompt', self._on_prompt, PROMPT_QOS,
                                  callback_group=prompts)
-        self.create_subscription(PointStamped, '~/point', self._on_point, reliable,
+        self.create_subscription(PointStamped, '~/point', self._on_point, PROMPT_QOS,
                                  callback_group=prompts)
-        self.create_subscription(PolygonStamped, '~/box', self._on_box, reliable,
+        self.create_subscription(PolygonStamped, '~/box', self._on_box, PROMPT_QOS,
                                  callback_group=prompts)
         click_topics = [cfg.click_topic or image_topic + '_mouse_left',
                         '~/overlay_mouse_left']
         for topic in click_topics:
-            self.create_subscription(Point, topic, self._on_click, reliable,
+            self.create_subscription(Point, topic, self._on_click, PROMPT_QOS,
                                      callback_group=prompts)
         if cfg.clicked_point_topic:
             self.create_subscription(PointStamped, cfg.clicked_point_topic,
-                                     self._on_clicked_point, reliable, callback_group=prompts)
+                                     self._on_clicked_point, PROMPT_QOS,
+                                     callback_group=prompts)
             if not self._projector.has_tf2:
                 self.get_logger().warning(
                     f'tf2_ros is not importable: points on {cfg.clicked_point_topic} are '
                     'accepted only when already in the camera optical frame '
                     '(camera_info.header.frame_id); install tf2_ros for any frame')
-        self.create_service(Segment, '~/segment', self._on_segment, callback_group=prompts)
-        # Batched prompts, ~/detections and ~/segment_everything
+        self.create_service(Segment, '~/segment', self._on_segment, qos_profile=PROMPT_QOS,
+                            callback_group=service)
+        # Batched prompts, ~/detections and ~/segment_everything (their own callback group)
         self._batch = BatchSegmenter(self, self._predictor, self._store,
-                                     lambda: self._config, prompts, reliable)
+                                     lambda: self._config, MutuallyExclusiveCallbackGroup(),
+                                     PROMPT_QOS)
 
-        self._results_pub = self.create_publisher(SegmentResult, '~/results', reliable)
-        self._mask_pub = self.create_publisher(Image, '~/mask', reliable)
+        results_qos = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=cfg.results_qos_depth,
+                                 reliability=ReliabilityPolicy.RELIABLE)
+        self._results_pub = self.create_publisher(SegmentResult, '~/results', results_qos)
+        self._mask_pub = self.create_publisher(Image, '~/mask', results_qos)
         self._overlay_pub = self.create_publisher(
             Image, '~/overlay', QoSProfile(depth=2, reliability=ReliabilityPolicy.RELIABLE))
         self._diag_pub = self.create_publisher(DiagnosticArray, '/diagnostics', reliable)
         self.create_timer(cfg.diagnostics_period, self._publish_diagnostics,
                           callback_group=diagnostics)
 
+        self._stopping = False
+        self.encoder_stopped = False    # set by destroy_node: the encoder thread ended
+        self._intake = PromptIntake(cfg.prompt_queue_size, self._answer, self._publish,
+                                    self._check_prompt, self._log['prompt'],
+                                    quiet=lambda: self._stopping or not self.context.ok())
         self.add_on_set_parameters_callback(self._validate_parameters)
         self.add_post_set_parameters_callback(self._apply_parameters)
         self._store.start()
@@ -177,9 +192,20 @@ class SamNode(Node):
             f'clicks on {", ".join(self.resolve_topic_name(t) for t in click_topics)}, '
             f'encode_policy {cfg.encode_policy}')
 
+    def stop_work(self) -> None:
+        """Stop taking prompts and abandon the queued ones, with a log line (at shutdown)."""
+        if not self._stopping:
+            self._stopping = True
+            self._intake.stop()
+
+    def work_finished(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` s for the prompt in flight; return True when none is."""
+        return self._intake.join(timeout)
+
     def destroy_node(self) -> None:
-        """Stop the encoder thread, then destroy the node."""
-        self._store.stop()
+        """Stop the prompt worker and the encoder thread (briefly), then destroy the node."""
+        self.stop_work()
+        self.encoder_stopped = self._store.stop(timeout=0.2)
         super().destroy_node()
 
     # ------------------------------------------------------------------ parameters
@@ -220,7 +246,11 @@ class SamNode(Node):
 
     def _take_frame(self, msg, decode) -> None:
         stamp_ns = conv.stamp_to_ns(msg.header.stamp)
+        with self._lock:
+            too_large = image_limit_error(msg, self._config)
         try:
+            if too_large is not None:
+                raise SamError(too_large)
             image = decode(msg)
         except SamError as exc:
             self._store.add_bad(stamp_ns, msg.header, str(exc))
@@ -235,16 +265,20 @@ class SamNode(Node):
 
     # --------------------------------------------------------------------- prompts
 
+    def _check_prompt(self, prompt: SegmentPrompt):
+        with self._lock:
+            return prompt_limit_error(prompt, self._config)
+
     def _on_prompt(self, msg: SegmentPrompt) -> None:
-        self._answer(msg)
+        self._intake.submit(msg)
 
     def _on_segment(self, request: Segment.Request,
                     response: Segment.Response) -> Segment.Response:
-        response.result = self._answer(request.prompt)
+        response.result = self._intake.call(request.prompt)
         return response
 
     def _on_point(self, msg: PointStamped) -> None:
-        self._answer(conv.point_prompt(msg, f'point/{next(self._ids)}'))
+        self._intake.submit(conv.point_prompt(msg, f'point/{next(self._ids)}'))
 
     def _on_box(self, msg: PolygonStamped) -> None:
         prompt_id = f'box/{next(self._ids)}'
@@ -253,10 +287,10 @@ class SamNode(Node):
         except PromptError as exc:
             self._reject(msg.header, prompt_id, SegmentResult.STATUS_INVALID_PROMPT, str(exc))
             return
-        self._answer(prompt)
+        self._intake.submit(prompt)
 
     def _on_click(self, msg: Point) -> None:
-        self._answer(conv.click_prompt(msg, f'click/{next(self._ids)}'))
+        self._intake.submit(conv.click_prompt(msg, f'click/{next(self._ids)}'))
 
     def _on_clicked_point(self, msg: PointStamped) -> None:
         prompt_id = f'clicked_point/{next(self._ids)}'
@@ -267,7 +301,7 @@ class SamNode(Node):
         except PromptError as exc:
             self._reject(Header(), prompt_id, SegmentResult.STATUS_INVALID_PROMPT, str(exc))
             return
-        self._answer(conv.click_prompt(Point(x=x, y=y), prompt_id))
+        self._intake.submit(conv.click_prompt(Point(x=x, y=y), prompt_id))
 
     def _answer(self, prompt: SegmentPrompt) -> SegmentResult:
         """Answer ``prompt`` with exactly one result, published on ~/results and returned."""
@@ -302,13 +336,17 @@ class SamNode(Node):
                 self._counts['filtered'] += 1
             elif result.status != SegmentResult.STATUS_OK:
                 self._counts['errors'] += 1
-        self._results_pub.publish(result)
+        _publish_unless_shut_down(self, self._results_pub, result)
 
     def _segment(self, prompt: SegmentPrompt):
         """Return (result, overlay extras or None) for ``prompt``; publishes nothing."""
         with self._lock:
             cfg = self._config
         fail = conv.error_result
+        too_much = prompt_limit_error(prompt, cfg)
+        if too_much is not None:
+            return fail(prompt.header, prompt.prompt_id,
+                        SegmentResult.STATUS_INVALID_PROMPT, too_much), None
         try:
             arrays = conv.prompt_to_arrays(prompt)
         except PromptError as exc:
@@ -334,7 +372,8 @@ class SamNode(Node):
             mask_input = logits[index][None]
 
         lookup = self._store.lookup(conv.stamp_to_ns(prompt.header.stamp),
-                                    int(cfg.max_prompt_age * 1e9))
+                                    int(cfg.max_prompt_age * 1e9),
+                                    tolerance_ns=int(cfg.frame_match_tolerance * 1e9))
         if lookup.status != 'ok':
             header = prompt.header
             return fail(header, prompt.prompt_id, _LOOKUP_STATUS[lookup.status],
@@ -358,6 +397,7 @@ class SamNode(Node):
         result.embedding_reused = lookup.reused
         result.encode_time_ms = float(lookup.encode_ms)
         result.decode_time_ms = float(decode_ms)
+        result.frame_offset_ns = int(lookup.offset_ns)
         with self._lock:
             self._decodes += 1
             self._decode_ms_last = decode_ms
@@ -426,9 +466,19 @@ class SamNode(Node):
         }
         values.update({key: value for key, value in counts.items()
                        if key.startswith('status_')})
+        values.update(self._intake.diagnostics())
         values.update(self._batch.stats())  # batches and segment everything
         values.update(self._depth.stats())
         status.values = [KeyValue(key=key, value=str(value)) for key, value in values.items()]
         array = DiagnosticArray(status=[status])
         array.header.stamp = self.get_clock().now().to_msg()
-        self._diag_pub.publish(array)
+        _publish_unless_shut_down(self, self._diag_pub, array)
+
+
+def _publish_unless_shut_down(node: Node, publisher, msg) -> None:
+    """Publish ``msg``; after shutdown (SIGINT) nobody can receive it, so drop it quietly."""
+    try:
+        publisher.publish(msg)
+    except Exception:  # noqa: B902 - rclpy raises RCLError / InvalidHandle after shutdown
+        if node.context.ok():
+            raise

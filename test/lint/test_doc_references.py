@@ -30,7 +30,7 @@ import pytest
 
 pytestmark = pytest.mark.lint
 
-_CHECKED = ('sam_ros', 'test', 'docs', 'scripts', 'launch', 'config', 'README.md',
+_CHECKED = ('sam_ros', 'test', 'docs', 'scripts', 'launch', 'config', 'msg', 'srv', 'README.md',
             'setup.py', 'package.xml', 'CMakeLists.txt', 'pyproject.toml', 'setup.cfg')
 _SUFFIXES = {'.py', '.md', '.sh', '.yaml', '.xml', '.txt', '.cfg', '.toml', ''}
 # Written with a character class so that this file does not cite them itself.

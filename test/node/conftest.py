@@ -31,8 +31,6 @@ weights are absent, set SAM_ROS_NODE_TEST_RANDOM_WEIGHTS=1: the node then runs w
 import itertools
 import os
 from pathlib import Path
-import signal
-import subprocess
 import threading
 import time
 import types
@@ -44,10 +42,8 @@ from geometry_msgs.msg import Point, PointStamped, PolygonStamped
 import numpy as np
 import pytest
 import rclpy
-from rclpy.executors import SingleThreadedExecutor
-from rclpy.qos import QoSProfile, ReliabilityPolicy
-from rclpy.signals import SignalHandlerOptions
-from sam_ros.demo.run import node_command
+from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
+from sam_ros.demo import ros_session
 from sam_ros.msg import SegmentPrompt, SegmentResult
 from sam_ros.node.conversions import numpy_to_image
 from sam_ros.srv import Segment
@@ -73,46 +69,27 @@ def domain_id() -> int:
     return 102 + (base * 7 + next(_DOMAIN_OFFSETS)) % 130
 
 
-class NodeProcess:
-    """The node in its own process; its output goes to a log file."""
+class NodeProcess(ros_session.NodeProcess):
+    """The node in its own process, on this module's domain; its output goes to a log file."""
 
-    def __init__(self, ros_args: List[str], domain: int, log_path: Path) -> None:
-        env = dict(os.environ)
-        env.update(ROS_DOMAIN_ID=str(domain), ROS_AUTOMATIC_DISCOVERY_RANGE='LOCALHOST',
-                   PYTHONUNBUFFERED='1', RCUTILS_COLORIZED_OUTPUT='0')
-        self.command = node_command() + ['--ros-args'] + ros_args
-        self.log_path = log_path
-        self._log = open(log_path, 'wb')
-        self.proc = subprocess.Popen(self.command, stdout=self._log,
-                                     stderr=subprocess.STDOUT, env=env, cwd=log_path.parent)
-
-    def alive(self) -> bool:
-        """Return True while the process runs."""
-        return self.proc.poll() is None
-
-    def output(self) -> str:
-        """Return everything the process printed so far."""
-        self._log.flush()
-        return self.log_path.read_text(encoding='utf-8', errors='replace')
-
-    def wait(self, timeout: float) -> int:
-        """Wait for the process to end and return its exit code."""
-        return self.proc.wait(timeout=timeout)
+    def __init__(self, ros_args: List[str], domain: int, log_path: Path,
+                 prefix: Optional[List[str]] = None,
+                 env: Optional[Dict[str, str]] = None) -> None:
+        """Start the node; ``prefix`` goes before the command, ``env`` over the defaults."""
+        super().__init__(
+            list(prefix or []) + ros_session.node_command() + ['--ros-args'] + ros_args,
+            log_path, env=dict({'ROS_DOMAIN_ID': str(domain),
+                                'ROS_AUTOMATIC_DISCOVERY_RANGE': 'LOCALHOST',
+                                'RCUTILS_COLORIZED_OUTPUT': '0'}, **(env or {})),
+            cwd=log_path.parent)
 
     def interrupt(self, timeout: float = STOP_TIMEOUT_S) -> int:
         """Send SIGINT (Ctrl-C) and return the exit code."""
-        self.proc.send_signal(signal.SIGINT)
-        return self.wait(timeout)
+        return super().interrupt(timeout)
 
     def close(self) -> None:
         """Stop the process if it still runs (SIGINT, then SIGKILL)."""
-        if self.alive():
-            try:
-                self.interrupt()
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
-        self._log.close()
+        self.stop(STOP_TIMEOUT_S)
 
 
 class Client:
@@ -120,10 +97,9 @@ class Client:
 
     def __init__(self, domain: int, node_ns: str = '/sam') -> None:
         self.ns = node_ns
-        self.context = rclpy.Context()
-        rclpy.init(context=self.context, domain_id=domain,
-                   signal_handler_options=SignalHandlerOptions.NO)
-        self.node = rclpy.create_node('sam_test_client', context=self.context)
+        self.session = ros_session.RosSession(domain_id=domain)
+        self.context = self.session.context
+        self.node = self.session.add(rclpy.create_node('sam_test_client', context=self.context))
         self._cond = threading.Condition()
         self.results: List[SegmentResult] = []
         self.diagnostics: List[Dict[str, str]] = []
@@ -141,23 +117,18 @@ class Client:
         self.click_pub = node.create_publisher(Point, '/camera/image_mouse_left', reliable)
         self.clicked_point_pub = node.create_publisher(PointStamped, '/clicked_point',
                                                        reliable)
+        # KEEP_ALL: a burst of answers is never overwritten before this process takes it.
         node.create_subscription(SegmentResult, f'{node_ns}/results',
-                                 self._collect(self.results), reliable)
+                                 self._collect(self.results),
+                                 QoSProfile(history=HistoryPolicy.KEEP_ALL,
+                                            reliability=ReliabilityPolicy.RELIABLE))
         node.create_subscription(Image, f'{node_ns}/mask', self._collect(self.masks), reliable)
         node.create_subscription(DiagnosticArray, '/diagnostics', self._on_diagnostics,
                                  reliable)
         self.segment = node.create_client(Segment, f'{node_ns}/segment')
         self.overlay_sub = None
-        self.executor = SingleThreadedExecutor(context=self.context)
-        self.executor.add_node(node)
-        self._thread = threading.Thread(target=self._spin, daemon=True)
-        self._thread.start()
-
-    def _spin(self) -> None:
-        try:
-            self.executor.spin()
-        except Exception:  # noqa: B902 - the context was shut down by close()
-            pass
+        self.executor = self.session.executor
+        self.session.start()
 
     def _collect(self, into: List[Any]) -> Callable[[Any], None]:
         def callback(msg: Any) -> None:
@@ -278,10 +249,7 @@ class Client:
 
     def close(self) -> None:
         """Destroy the client node and shut its context down."""
-        self.executor.shutdown()
-        self.node.destroy_node()
-        rclpy.try_shutdown(context=self.context)
-        self._thread.join(5)
+        self.session.close()
 
 
 def stamp(ns: int) -> Time:
@@ -339,9 +307,11 @@ def start_node(domain_id: int, tmp_path_factory: pytest.TempPathFactory):
     started: List[NodeProcess] = []
     folder = tmp_path_factory.mktemp('sam_node')
 
-    def start(*parameters: str, ros_args: Optional[List[str]] = None) -> NodeProcess:
+    def start(*parameters: str, ros_args: Optional[List[str]] = None,
+              prefix: Optional[List[str]] = None,
+              env: Optional[Dict[str, str]] = None) -> NodeProcess:
         args = ros_args if ros_args is not None else node_args(*parameters)
-        node = NodeProcess(args, domain_id, folder / f'node{len(started)}.log')
+        node = NodeProcess(args, domain_id, folder / f'node{len(started)}.log', prefix, env)
         started.append(node)
         return node
 

@@ -64,6 +64,8 @@ def test_demo_exits_zero_after_every_scripted_prompt(demo_run):
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0, output[-6000:]
     assert '8 of 8 prompts got the expected answer' in proc.stdout, output[-6000:]
+    # The node's and the demo's shutdown are clean.
+    assert 'never retrieved' not in output and 'Traceback' not in output, output[-6000:]
     for step in ('click', 'click2', 'box', 'refine', 'rqt_click', 'rviz_point',
                  'past_frame'):
         assert any(line.split()[:2] == [step, 'OK'] for line in proc.stdout.splitlines()), step

@@ -13,7 +13,7 @@
 # limitations under the License.
 
 """
-Tests of sam_ros.node.frames.FrameStore: encode policy, no queue, lookups (no DDS).
+Tests of sam_ros.core.frames.FrameStore: encode policy, no queue, lookups (no DDS).
 
 The encoder is the real predictor (the embedded architecture with untrained weights,
 which is all these tests need), behind a gate so that a test can hold an encode in
@@ -25,8 +25,8 @@ import threading
 import numpy as np
 import pytest
 from sam_ros.core.build import build_embedded_untrained
+from sam_ros.core.frames import FrameStore
 from sam_ros.core.predictor import ImageEmbedding, SamPredictor
-from sam_ros.node.frames import FrameStore
 
 SECOND = 1_000_000_000
 WAIT_S = 60.0
@@ -231,3 +231,36 @@ def test_memory_stays_flat_under_a_fast_camera(make_store, encoder):
     stats = _wait_stats(store, lambda s: s['encodes'] + s['dropped_frames'] == 300)
     assert stats['encodes'] <= 3      # the frame in flight, the newest, and maybe one more
     assert stats['cache_entries'] <= 3
+
+
+MS = 1_000_000
+
+
+def test_a_never_received_frame_of_an_unchanged_scene_uses_the_nearest_held_frame(
+        make_store):
+    store = make_store(policy='on_change')
+    image = _frame(3)
+    for k in (0, 1, 3, 4):                  # frame 2 (at 1.066 s) never arrives
+        store.add(SECOND + k * 33 * MS, f'h{k}', image.copy())
+    missing = SECOND + 2 * 33 * MS
+    exact = store.lookup(missing, 10 * SECOND)
+    assert exact.status == 'stale' and 'frame_match_tolerance' in exact.message
+    found = store.lookup(missing, 10 * SECOND, tolerance_ns=100 * MS)
+    assert found.status == 'ok', found.message
+    assert abs(found.offset_ns) == 33 * MS
+    assert found.stamp_ns == missing + found.offset_ns
+    too_far = store.lookup(missing, 10 * SECOND, tolerance_ns=20 * MS)
+    assert too_far.status == 'stale'
+    received = store.lookup(SECOND + 33 * MS, 10 * SECOND, tolerance_ns=100 * MS)
+    assert received.status == 'ok' and received.offset_ns == 0
+
+
+def test_a_never_received_frame_across_a_scene_change_stays_stale(make_store):
+    store = make_store(policy='on_change')
+    store.add(SECOND, 'h0', _frame(1))
+    store.add(SECOND + 33 * MS, 'h1', _frame(1))
+    store.add(SECOND + 99 * MS, 'h3', _frame(2))     # changed; frame 2 never arrived
+    lookup = store.lookup(SECOND + 66 * MS, 10 * SECOND, tolerance_ns=100 * MS)
+    assert lookup.status == 'stale', lookup
+    newer = store.lookup(SECOND + 200 * MS, 10 * SECOND, wait_s=0.05, tolerance_ns=SECOND)
+    assert newer.status == 'stale' and 'newer' in newer.message

@@ -23,10 +23,16 @@ and counted, so a camera faster than the encoder never builds a queue.
 
 ``FrameStore.lookup`` finds the embedding a prompt's stamp refers to: a cached one, or
 the retained newest anchor encoded right now. It never waits for an unrelated encode.
+A stamp the store never received (lost by DDS, or by the camera outrunning the node) is
+matched to the nearest received frame within a tolerance when the frames received
+just before and just after it share one anchor: the change detector saw no change
+across the gap, so the frame named showed the same scene. ``Lookup.offset_ns`` then
+says how far the frame used is from the one named.
 
 Nothing here uses ROS: stamps are integer nanoseconds, headers are opaque.
 """
 
+import bisect
 from collections import OrderedDict
 import dataclasses
 import threading
@@ -48,6 +54,7 @@ OK = 'ok'
 
 _MAX_ALIASES_PENDING = 1024
 _BAD_FRAMES_KEPT = 16
+_HISTORY_KEPT = 4096        # received stamps remembered for nearest-frame matching
 
 
 @dataclasses.dataclass(eq=False)
@@ -86,7 +93,9 @@ class Lookup:
     The answer of ``FrameStore.lookup``.
 
     ``status``: 'ok', 'no_frame', 'stale', 'bad_image' or 'encode_failed'.
-    ``stamp_ns``: the stamp of the frame the prompt refers to (0 when unknown).
+    ``stamp_ns``: the stamp of the frame used (0 when unknown); ``offset_ns``: that stamp
+    minus the stamp named, non-zero only when a never-received frame was matched to
+    the nearest held frame of the same scene.
     ``reused``: the embedding was ready, nothing was encoded or awaited for this prompt.
     ``encode_ms``: time spent encoding (or waiting for the encode of) that frame.
     """
@@ -97,6 +106,7 @@ class Lookup:
     reused: bool = False
     encode_ms: float = 0.0
     message: str = ''
+    offset_ns: int = 0
 
 
 class FrameStore:
@@ -121,6 +131,9 @@ class FrameStore:
         self._anchor: Optional[Frame] = None
         self._pending: Optional[Frame] = None
         self._bad: 'OrderedDict[int, str]' = OrderedDict()
+        # (stamp, anchor stamp or -1 for a bad frame) of received frames, sorted by stamp.
+        self._history: List[int] = []
+        self._history_anchor: Dict[int, int] = {}
         self._stop = False
         self._thread: Optional[threading.Thread] = None
         self._counts = {'frames': 0, 'bad_frames': 0, 'encodes': 0, 'skipped_encodes': 0,
@@ -143,14 +156,16 @@ class FrameStore:
         self._thread = threading.Thread(target=self._run, name='sam_encoder', daemon=True)
         self._thread.start()
 
-    def stop(self, timeout: float = 10.0) -> None:
-        """Stop the encoder thread, waiting up to ``timeout`` s for a running encode."""
+    def stop(self, timeout: float = 10.0) -> bool:
+        """Stop the encoder thread, waiting up to ``timeout`` s; return True once it ended."""
         with self._cond:
             self._stop = True
             self._cond.notify_all()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+        thread, self._thread = self._thread, None
+        if thread is None:
+            return True
+        thread.join(timeout)
+        return not thread.is_alive()
 
     def _run(self) -> None:
         while True:
@@ -173,6 +188,7 @@ class FrameStore:
             while len(self._bad) > _BAD_FRAMES_KEPT:
                 self._bad.popitem(last=False)
             self._latest = Frame(stamp_ns, header, error=error)
+            self._remember(stamp_ns, -1)
             self._cond.notify_all()
 
     def add(self, stamp_ns: int, header: Any, image: np.ndarray) -> None:
@@ -206,17 +222,36 @@ class FrameStore:
                         self._counts['dropped_frames'] += 1
                     self._pending = frame
             self._latest = frame
+            self._remember(stamp_ns, frame.anchor.stamp_ns)
             self._cond.notify_all()
+
+    def _remember(self, stamp_ns: int, anchor_stamp_ns: int) -> None:
+        # The caller holds the lock. Frames nearly always arrive in stamp order.
+        if stamp_ns in self._history_anchor:
+            self._history_anchor[stamp_ns] = anchor_stamp_ns
+            return
+        if not self._history or stamp_ns > self._history[-1]:
+            self._history.append(stamp_ns)
+        else:
+            bisect.insort(self._history, stamp_ns)
+        self._history_anchor[stamp_ns] = anchor_stamp_ns
+        if len(self._history) > _HISTORY_KEPT:
+            for old in self._history[:-_HISTORY_KEPT]:
+                del self._history_anchor[old]
+            del self._history[:-_HISTORY_KEPT]
 
     # ---------------------------------------------------------------- lookups
 
-    def lookup(self, stamp_ns: int, max_age_ns: int, wait_s: float = 1.0) -> Lookup:
+    def lookup(self, stamp_ns: int, max_age_ns: int, wait_s: float = 1.0,
+               tolerance_ns: int = 0) -> Lookup:
         """
         Return the embedding for the frame ``stamp_ns`` names (0: the newest frame).
 
         A stamp newer than every received frame waits up to ``wait_s`` for that frame.
         Older than the newest frame by more than ``max_age_ns`` -> 'stale'. The retained
-        newest anchor is encoded now when needed; any other frame must be cached.
+        newest anchor is encoded now when needed; any other frame must be cached. A
+        stamp never received is answered on the nearest received frame at most
+        ``tolerance_ns`` away when the received frames around it share one anchor.
         """
         with self._cond:
             if stamp_ns and (self._latest is None or stamp_ns > self._latest.stamp_ns):
@@ -239,20 +274,48 @@ class FrameStore:
                     return Lookup(OK, encoded, stamp_ns, reused=True)
                 target = self._find_uncached(stamp_ns, latest)
                 if target is None:
-                    return Lookup(STALE, stamp_ns=stamp_ns, message=self._why_missing(
-                        stamp_ns, latest))
+                    nearest = self._nearest(stamp_ns, tolerance_ns)
+                    if nearest is None:
+                        return Lookup(STALE, stamp_ns=stamp_ns, message=self._why_missing(
+                            stamp_ns, latest))
+                    encoded = self._cache.get(nearest)
+                    if encoded is not None:
+                        return Lookup(OK, encoded, nearest, reused=True,
+                                      offset_ns=nearest - stamp_ns)
+                    target = self._find_uncached(nearest, latest)
+                    if target is None:
+                        return Lookup(STALE, stamp_ns=stamp_ns, message=self._why_missing(
+                            stamp_ns, latest))
             if target.error is not None:
                 return Lookup(BAD_IMAGE, stamp_ns=target.stamp_ns, message=target.error)
             anchor = target.anchor
+            offset_ns = target.stamp_ns - stamp_ns if stamp_ns else 0
             if anchor.encoded is not None:
-                return Lookup(OK, anchor.encoded, target.stamp_ns, reused=True)
+                return Lookup(OK, anchor.encoded, target.stamp_ns, reused=True,
+                              offset_ns=offset_ns)
         started = time.perf_counter()
         encoded = self._ensure_encoded(anchor)
         waited_ms = (time.perf_counter() - started) * 1e3
         if encoded is None:
             return Lookup(ENCODE_FAILED, stamp_ns=target.stamp_ns,
                           message='the encoder failed on this frame; see the node log')
-        return Lookup(OK, encoded, target.stamp_ns, reused=False, encode_ms=waited_ms)
+        return Lookup(OK, encoded, target.stamp_ns, reused=False, encode_ms=waited_ms,
+                      offset_ns=offset_ns)
+
+    def _nearest(self, stamp_ns: int, tolerance_ns: int) -> Optional[int]:
+        """Return the received stamp standing in for never-received ``stamp_ns``, or None."""
+        # The caller holds the lock.
+        if tolerance_ns <= 0 or stamp_ns in self._history_anchor:
+            return None         # exact stamps only, or received and since dropped
+        i = bisect.bisect_left(self._history, stamp_ns)
+        if i == 0 or i == len(self._history):
+            return None         # no frame on one side: a change could hide there
+        before, after = self._history[i - 1], self._history[i]
+        anchor = self._history_anchor[before]
+        if anchor < 0 or self._history_anchor[after] != anchor:
+            return None         # a bad frame, or the scene changed across the gap
+        nearest = before if stamp_ns - before <= after - stamp_ns else after
+        return nearest if abs(nearest - stamp_ns) <= tolerance_ns else None
 
     def _find_uncached(self, stamp_ns: int, latest: Frame) -> Optional[Frame]:
         # The caller holds the lock. Only the newest anchor (and its aliases) is retained.
@@ -269,7 +332,9 @@ class FrameStore:
             return ('no frame with this stamp was received (it is newer than the newest '
                     'frame); use a zero stamp for the latest frame')
         return ('the frame is not in the embedding cache: it was dropped while the encoder '
-                f'was busy, evicted (cache_size {self._cache.capacity}), or never received')
+                f'was busy, evicted (cache_size {self._cache.capacity}), or never received '
+                '(and no frame of the same unchanged scene was held within '
+                'frame_match_tolerance)')
 
     def _ensure_encoded(self, anchor: Frame) -> Optional[Encoded]:
         with anchor.encode_lock:
