@@ -97,9 +97,11 @@ def _node_arguments(args: argparse.Namespace) -> List[str]:
     # every frame, and the 'past_frame' step needs the frame from before the move.
     # max_prompt_age 30 s (default 5): the steps stamped with step 1's frame must not age
     # out when a busy CPU stalls the answers for seconds; the 'stale' step is 60 s old.
+    # depth_cache_size 300 (default 30, 3 s of the demo's 10 Hz depth): the same steps need
+    # the depth of step 1's frame as long as its embedding is kept (180 MB at 640x480).
     values = {'model_type': args.model_type, 'device': args.device,
               'precision': args.precision, 'clicked_point_topic': f'{ns}/clicked_point',
-              'cache_size': 32, 'max_prompt_age': 30.0,
+              'cache_size': 32, 'max_prompt_age': 30.0, 'depth_cache_size': 300,
               'image_qos_reliability': args.image_qos}
     if args.checkpoint:
         values['checkpoint'] = args.checkpoint
