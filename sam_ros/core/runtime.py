@@ -22,6 +22,7 @@ import ctypes
 import ctypes.util
 import logging
 import os
+import platform
 import threading
 import time
 from typing import Dict, Optional
@@ -33,6 +34,7 @@ __all__ = [
     'BF16_MIN_SPEEDUP',
     'PRECISIONS',
     'cpu_bf16_speedup',
+    'cpu_model',
     'cpu_supports_bf16',
     'precision_dtype',
     'resolve_device',
@@ -100,15 +102,24 @@ def resolve_device(device: str = 'auto') -> torch.device:
     raise SamError(f"unknown device {device!r}; use 'auto', 'cpu', 'cuda' or 'cuda:N'")
 
 
-def _cpu_flags() -> set:
+def _cpuinfo_field(name: str) -> Optional[str]:
     try:
         with open('/proc/cpuinfo', encoding='ascii', errors='replace') as f:
             for line in f:
-                if line.startswith('flags'):
-                    return set(line.split(':', 1)[1].split())
+                if line.startswith(name):
+                    return line.split(':', 1)[1].strip()
     except OSError:
         pass
-    return set()
+    return None
+
+
+def _cpu_flags() -> set:
+    return set((_cpuinfo_field('flags') or '').split())
+
+
+def cpu_model() -> str:
+    """Return the CPU's model name (/proc/cpuinfo), for benchmark and report headers."""
+    return _cpuinfo_field('model name') or platform.processor() or 'unknown CPU'
 
 
 def cpu_supports_bf16() -> bool:

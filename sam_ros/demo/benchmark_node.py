@@ -50,6 +50,7 @@ import threading
 import time
 from typing import Dict, List, Optional, Sequence
 
+from sam_ros.core.runtime import cpu_model
 from sam_ros.demo import bench_phases as phases
 from sam_ros.demo.ros_session import node_command, NodeProcess
 from sam_ros.demo.run import node_ros_args, use_fastdds_profile
@@ -105,17 +106,6 @@ def _threads(requested: int) -> int:
         return len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
         return os.cpu_count() or 1
-
-
-def _cpu_model() -> str:
-    try:
-        out = subprocess.run(['lscpu'], capture_output=True, text=True, timeout=10).stdout
-        for line in out.splitlines():
-            if line.startswith('Model name:'):
-                return line.split(':', 1)[1].strip()
-    except (OSError, subprocess.SubprocessError):
-        pass
-    return platform.processor() or 'unknown CPU'
 
 
 def _node_args(args: argparse.Namespace, threads: int) -> List[str]:
@@ -252,7 +242,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     import torch
     load = os.getloadavg()
     setup = {
-        'cpu': _cpu_model(), 'cores': str(os.cpu_count()), 'torch': torch.__version__,
+        'cpu': cpu_model(), 'cores': str(os.cpu_count()), 'torch': torch.__version__,
         'load': f'load average {load[0]:.1f} at the end'
                 + (f', with {len(spinners)} lowest-priority busy loops keeping the CPUs awake'
                    if spinners else ''),

@@ -35,7 +35,6 @@ agreement over the union of the frame's pixels and the largest predicted-IoU gap
 import argparse
 import copy
 import os
-import platform
 import resource
 import statistics
 import sys
@@ -46,7 +45,7 @@ import numpy as np
 from sam_ros.core.build import sam_model_registry
 from sam_ros.core.postprocess import clean_prediction, DEFAULT_MIN_REGION_AREA
 from sam_ros.core.predictor import check_prompts, SamPredictor
-from sam_ros.core.runtime import set_threads, tune_cpu_allocator
+from sam_ros.core.runtime import cpu_model, set_threads, tune_cpu_allocator
 from sam_ros.core.transforms import postprocess_logits, resize_image, to_input_tensor
 from sam_ros.tools.cli import weights_problem, weights_source
 import torch
@@ -175,17 +174,6 @@ def agreement(reference: Sequence, candidate: Sequence) -> Dict[str, float]:
     return {'agreement_pct': 100.0 * same / max(total, 1), 'max_iou_diff': iou_gap}
 
 
-def _cpu_model() -> str:
-    try:
-        with open('/proc/cpuinfo', encoding='ascii', errors='replace') as f:
-            for line in f:
-                if line.startswith('model name'):
-                    return line.split(':', 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or 'unknown CPU'
-
-
 def markdown(rows: List[Dict[str, object]], header: str) -> str:
     """Format benchmark rows as a markdown table."""
     lines = [header, '',
@@ -277,7 +265,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                         + (' (seed 0)' if not checkpoints.get(name) and name != 'embedded'
                            else '')
                         for name in dict.fromkeys(args.models))
-    header = (f'torch {torch.__version__}, {_cpu_model()}, {threads} threads, '
+    header = (f'torch {torch.__version__}, {cpu_model()}, {threads} threads, '
               f'frame {_HEIGHT}x{_WIDTH}, weights: {weights}, allocator tuning '
               f"{'on' if tuned else 'off'}, OMP_WAIT_POLICY="
               f"{os.environ.get('OMP_WAIT_POLICY', 'unset')}, 1-min load average "

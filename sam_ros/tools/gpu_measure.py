@@ -35,6 +35,7 @@ from sam_ros.core.image_encoder import ImageEncoderViT
 from sam_ros.core.mask_decoder import MaskDecoder
 from sam_ros.core.predictor import Prediction, SamPredictor
 from sam_ros.core.prompt_encoder import PromptEncoder
+from sam_ros.core.runtime import cpu_model
 from sam_ros.core.sam import Sam
 from sam_ros.core.transformer import TwoWayTransformer
 from sam_ros.core.transforms import resize_image, to_input_tensor
@@ -280,21 +281,10 @@ def _nvidia_smi() -> str:
         return 'not available'
 
 
-def _cpu_model() -> str:
-    try:
-        with open('/proc/cpuinfo', encoding='ascii', errors='replace') as f:
-            for line in f:
-                if line.startswith('model name'):
-                    return line.split(':', 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or 'unknown CPU'
-
-
 def environment(device: torch.device) -> List[Tuple[str, str]]:
     """Return (name, value) rows describing the machine, the GPU and the torch build."""
     cudnn = torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else 'none'
-    rows = [('host CPU', f'{_cpu_model()}, {os.cpu_count()} cores, torch threads '
+    rows = [('host CPU', f'{cpu_model()}, {os.cpu_count()} cores, torch threads '
              f'{torch.get_num_threads()}, load average {os.getloadavg()[0]:.2f}'),
             ('python / torch', f'{platform.python_version()} / {torch.__version__}'),
             ('torch CUDA / cuDNN', f'{torch.version.cuda or "none"} / {cudnn}'),
