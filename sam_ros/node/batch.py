@@ -41,6 +41,7 @@ from sam_ros.core.automatic import SamAutomaticMaskGenerator
 from sam_ros.core.batch import segment_prompts
 from sam_ros.core.errors import SamError
 from sam_ros.core.labels import label_image
+from sam_ros.core.postprocess import clean_prediction
 from sam_ros.msg import EverythingResult, SegmentBatch, SegmentBatchResult, SegmentResult
 from sam_ros.node import batch_conversions as bconv
 from sam_ros.node import conversions as conv
@@ -171,6 +172,8 @@ class BatchSegmenter:
         started = time.perf_counter()
         batch = segment_prompts(self._predictor, valid, embedding=encoded.embedding,
                                 max_per_pass=cfg.batch_max_per_pass)
+        cleaned = iter([clean_prediction(o.prediction, cfg.min_region_area) if o.ok else None
+                        for o in batch.outcomes])  # region clean-up, as on ~/prompt
         decode_ms = (time.perf_counter() - started) * 1e3
         outcomes = iter(batch.outcomes)
         result = SegmentBatchResult(header=header, batch_id=msg.batch_id,
@@ -182,15 +185,15 @@ class BatchSegmenter:
         masks, scores = [], []
         for item, (prompt, error) in zip(msg.prompts, converted):
             outcome = next(outcomes) if prompt is not None else None
+            prediction = next(cleaned) if prompt is not None else None
             if outcome is None or not outcome.ok:
                 why = error if outcome is None else outcome.error
                 one = conv.error_result(header, item.id, SegmentResult.STATUS_INVALID_PROMPT,
                                         why)
                 mask, score = None, 0.0
             else:
-                one = conv.prediction_to_result(outcome.prediction, header, item.id,
-                                                cfg.min_iou)
-                mask, score = bconv.best_kept_mask(outcome.prediction, cfg.min_iou)
+                one = conv.prediction_to_result(prediction, header, item.id, cfg.min_iou)
+                mask, score = bconv.best_kept_mask(prediction, cfg.min_iou)
             one.embedding_reused = lookup.reused
             result.results.append(one)
             masks.append(mask)

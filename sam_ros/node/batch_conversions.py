@@ -87,6 +87,23 @@ def _center(bbox: Any) -> Tuple[float, float]:
     return float(position.x), float(position.y)
 
 
+def _size(bbox: Any) -> Tuple[float, float]:
+    """
+    Return the (w, h) of the axis-aligned box enclosing ``bbox`` (rotated by theta).
+
+    Both layouts have ``center.theta`` (radians). A non-finite theta gives a non-finite
+    size, so that detection's prompt is refused like any non-finite box.
+    """
+    width, height = float(bbox.size_x), float(bbox.size_y)
+    theta = float(getattr(bbox.center, 'theta', 0.0))
+    if theta == 0.0:
+        return width, height
+    if not np.isfinite(theta):
+        return float('nan'), float('nan')
+    cos, sin = abs(np.cos(theta)), abs(np.sin(theta))
+    return cos * width + sin * height, sin * width + cos * height
+
+
 def _best_hypothesis(detection: Any) -> Tuple[str, float]:
     best_id, best_score = '', 0.0
     for result in getattr(detection, 'results', []):
@@ -125,13 +142,15 @@ def detections_to_batch(msg: Any, batch_id: str) -> SegmentBatch:
     Return a ``SegmentBatch`` (one box prompt per detection) for a Detection2DArray.
 
     Reads vision_msgs 4 (``bbox.center.position.x``, ``results[i].hypothesis.class_id``)
-    and older layouts (``bbox.center.x``, flat hypotheses). Each prompt's id is the
+    and older layouts (``bbox.center.x``, flat hypotheses). A box rotated by
+    ``bbox.center.theta`` (radians) becomes the axis-aligned box that encloses it (SAM
+    takes axis-aligned boxes). Each prompt's id is the
     detection's ``id`` (else ``detection/<index>``), its class id and score those of the
     best-scoring hypothesis; the stamp is the array's. See :func:`boxes_to_batch`.
     """
     detections = list(msg.detections)
     centers = [_center(d.bbox) for d in detections]
-    sizes = [(float(d.bbox.size_x), float(d.bbox.size_y)) for d in detections]
+    sizes = [_size(d.bbox) for d in detections]
     hypotheses = [_best_hypothesis(d) for d in detections]
     return boxes_to_batch(msg.header, center_size_to_xyxy(centers, sizes),
                           [str(getattr(d, 'id', '')) for d in detections],
