@@ -422,12 +422,14 @@ def _measure_plane(plane: np.ndarray, rows: Tuple[int, int], raw: np.ndarray,
             inliers = xyz
         else:
             keep = (z >= z_lo) & (z <= z_hi)
-            inliers = np.stack([row[keep] for row in xyz])    # C-contiguous rows
+            inliers = [row[keep] for row in xyz]     # contiguous rows
     else:
         z_med = np.partition(z, (count - 1) // 2)[(count - 1) // 2]
         inliers = xyz
-    centroid = inliers.mean(axis=1).astype(np.float64)   # pairwise float32 sums
+    # Pairwise float32 sums over each contiguous row, as (3, N).mean(axis=1) does.
     return MaskMeasurement(
-        True, centroid=centroid, extent_min=inliers.min(axis=1).astype(np.float64),
-        extent_max=inliers.max(axis=1).astype(np.float64), median_depth=float(z_med),
-        valid_pixels=count, sampled_pixels=sampled, xyz=xyz, grid_index=flat, grid=grid)
+        True, centroid=np.array([row.mean() for row in inliers], np.float64),
+        extent_min=np.array([row.min() for row in inliers], np.float64),
+        extent_max=np.array([row.max() for row in inliers], np.float64),
+        median_depth=float(z_med), valid_pixels=count, sampled_pixels=sampled, xyz=xyz,
+        grid_index=flat, grid=grid)
