@@ -27,7 +27,11 @@ Inliers are the points whose z lies within the [trim, 100 - trim] percentiles of
 flying pixels (depth mixed from object and background at borders) and small leaks of
 the mask onto the background inflate neither the centroid nor the extent. Every
 failure is a ``MaskMeasurement`` with ``ok`` False and a reason, never an exception.
-Everything is vectorised numpy on the mask's bounding box.
+``measure_masks`` measures several masks of one image in one pass on the union of
+their boxes (SAM's nested levels share most of the work), each result the same bit for
+bit as ``measure_mask`` of that mask alone. Everything is vectorised numpy. The
+intrinsics and the colour / depth scale live in ``sam_ros.core.intrinsics`` (also
+importable from here).
 """
 
 import dataclasses
@@ -38,68 +42,10 @@ import cv2
 import numpy as np
 
 from sam_ros.core.depth import DepthError, DepthFrame
+from sam_ros.core.intrinsics import depth_scale, Intrinsics
 
 __all__ = ['DepthOptions', 'Grid', 'Intrinsics', 'MaskMeasurement', 'depth_scale', 'measure_mask',
            'measure_masks']
-
-
-class Intrinsics(NamedTuple):
-    """Pinhole intrinsics in pixels of a (height, width) image."""
-
-    fx: float
-    fy: float
-    cx: float
-    cy: float
-    width: int
-    height: int
-
-    @classmethod
-    def from_k(cls, k: Sequence[float], width: int, height: int) -> 'Intrinsics':
-        """
-        Build from a row-major 3x3 ``K`` (9 values) of a (height, width) image.
-
-        Raises DepthError when K is not 9 finite values with fx, fy > 0 (uncalibrated).
-        """
-        values = np.asarray(list(k), dtype=np.float64)
-        if values.size != 9 or not np.all(np.isfinite(values)):
-            raise DepthError(f'K must be 9 finite values, got {values.tolist()}')
-        fx, fy, cx, cy = values[0], values[4], values[2], values[5]
-        if fx <= 0.0 or fy <= 0.0:
-            raise DepthError(f'K has no focal length (fx {fx}, fy {fy}); is the depth '
-                             'camera calibrated?')
-        return cls(float(fx), float(fy), float(cx), float(cy), int(width), int(height))
-
-    def scaled_to(self, width: int, height: int) -> 'Intrinsics':
-        """
-        Return these intrinsics for the same camera at (height, width) pixels.
-
-        A size of 0 x 0 (unknown, as in an empty CameraInfo) is taken as this one's.
-        Raises DepthError when the size is no uniform scale of this one.
-        """
-        if (width, height) == (self.width, self.height) or self.width == 0:
-            return self._replace(width=int(width), height=int(height))
-        sx, sy = depth_scale((self.height, self.width), (height, width), 'camera_info')
-        return Intrinsics(self.fx * sx, self.fy * sy, (self.cx + 0.5) * sx - 0.5,
-                          (self.cy + 0.5) * sy - 0.5, int(width), int(height))
-
-
-def depth_scale(colour_hw: Tuple[int, int], depth_hw: Tuple[int, int],
-                what: str = 'colour') -> Tuple[float, float]:
-    """
-    Return (sx, sy): depth pixels per ``what`` pixel, the same scale on both axes.
-
-    Raises DepthError when ``depth_hw`` is no scale of ``colour_hw`` (another aspect
-    ratio, off by more than one pixel after scaling).
-    """
-    (h, w), (dh, dw) = colour_hw, depth_hw
-    if min(h, w, dh, dw) <= 0:
-        raise DepthError(f'empty image size: {what} {w}x{h}, depth {dw}x{dh}')
-    sx, sy = dw / w, dh / h
-    if abs(dw - round(w * sy)) > 1 or abs(dh - round(h * sx)) > 1:
-        raise DepthError(f'the depth image is {dw}x{dh}, which is no scale of the {what} '
-                         f'image {w}x{h}; register depth to colour (same optical frame, '
-                         'same aspect ratio)')
-    return sx, sy
 
 
 @dataclasses.dataclass(frozen=True)
