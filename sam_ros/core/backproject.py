@@ -27,78 +27,25 @@ Inliers are the points whose z lies within the [trim, 100 - trim] percentiles of
 flying pixels (depth mixed from object and background at borders) and small leaks of
 the mask onto the background inflate neither the centroid nor the extent. Every
 failure is a ``MaskMeasurement`` with ``ok`` False and a reason, never an exception.
-Everything is vectorised numpy on the mask's bounding box.
+``measure_masks`` measures several masks of one image in one pass on the union of
+their boxes (SAM's nested levels share most of the work), each result the same bit for
+bit as ``measure_mask`` of that mask alone. Everything is vectorised numpy. The
+intrinsics and the colour / depth scale live in ``sam_ros.core.intrinsics`` (also
+importable from here).
 """
 
 import dataclasses
 import functools
-from typing import NamedTuple, Optional, Sequence, Tuple
+from typing import List, NamedTuple, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
 
 from sam_ros.core.depth import DepthError, DepthFrame
+from sam_ros.core.intrinsics import depth_scale, Intrinsics
 
-__all__ = ['DepthOptions', 'Intrinsics', 'MaskMeasurement', 'depth_scale', 'measure_mask']
-
-
-class Intrinsics(NamedTuple):
-    """Pinhole intrinsics in pixels of a (height, width) image."""
-
-    fx: float
-    fy: float
-    cx: float
-    cy: float
-    width: int
-    height: int
-
-    @classmethod
-    def from_k(cls, k: Sequence[float], width: int, height: int) -> 'Intrinsics':
-        """
-        Build from a row-major 3x3 ``K`` (9 values) of a (height, width) image.
-
-        Raises DepthError when K is not 9 finite values with fx, fy > 0 (uncalibrated).
-        """
-        values = np.asarray(list(k), dtype=np.float64)
-        if values.size != 9 or not np.all(np.isfinite(values)):
-            raise DepthError(f'K must be 9 finite values, got {values.tolist()}')
-        fx, fy, cx, cy = values[0], values[4], values[2], values[5]
-        if fx <= 0.0 or fy <= 0.0:
-            raise DepthError(f'K has no focal length (fx {fx}, fy {fy}); is the depth '
-                             'camera calibrated?')
-        return cls(float(fx), float(fy), float(cx), float(cy), int(width), int(height))
-
-    def scaled_to(self, width: int, height: int) -> 'Intrinsics':
-        """
-        Return these intrinsics for the same camera at (height, width) pixels.
-
-        A size of 0 x 0 (unknown, as in an empty CameraInfo) is taken as this one's.
-        Raises DepthError when the size is no uniform scale of this one.
-        """
-        if (width, height) == (self.width, self.height) or self.width == 0:
-            return self._replace(width=int(width), height=int(height))
-        sx, sy = depth_scale((self.height, self.width), (height, width), 'camera_info')
-        return Intrinsics(self.fx * sx, self.fy * sy, (self.cx + 0.5) * sx - 0.5,
-                          (self.cy + 0.5) * sy - 0.5, int(width), int(height))
-
-
-def depth_scale(colour_hw: Tuple[int, int], depth_hw: Tuple[int, int],
-                what: str = 'colour') -> Tuple[float, float]:
-    """
-    Return (sx, sy): depth pixels per ``what`` pixel, the same scale on both axes.
-
-    Raises DepthError when ``depth_hw`` is no scale of ``colour_hw`` (another aspect
-    ratio, off by more than one pixel after scaling).
-    """
-    (h, w), (dh, dw) = colour_hw, depth_hw
-    if min(h, w, dh, dw) <= 0:
-        raise DepthError(f'empty image size: {what} {w}x{h}, depth {dw}x{dh}')
-    sx, sy = dw / w, dh / h
-    if abs(dw - round(w * sy)) > 1 or abs(dh - round(h * sx)) > 1:
-        raise DepthError(f'the depth image is {dw}x{dh}, which is no scale of the {what} '
-                         f'image {w}x{h}; register depth to colour (same optical frame, '
-                         'same aspect ratio)')
-    return sx, sy
+__all__ = ['DepthOptions', 'Grid', 'Intrinsics', 'MaskMeasurement', 'depth_scale', 'measure_mask',
+           'measure_masks']
 
 
 @dataclasses.dataclass(frozen=True)
@@ -130,6 +77,20 @@ class DepthOptions:
             raise DepthError(f'trim_percent must be in [0, 25], got {self.trim_percent}')
 
 
+class Grid(NamedTuple):
+    """
+    The sampled depth pixels: (height, width) of them, from (u0, v0), every stride-th.
+
+    Flat index i is depth pixel (u0 + stride * (i % width), v0 + stride * (i // width)).
+    """
+
+    u0: int
+    v0: int
+    width: int
+    height: int
+    stride: int
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
 class MaskMeasurement:
     """
@@ -140,7 +101,9 @@ class MaskMeasurement:
     ``median_depth``: metres. ``valid_pixels``: sampled mask pixels with valid depth;
     ``sampled_pixels``: mask pixels after erosion and stride; ``valid_fraction``: their
     ratio. ``xyz``: (3, N) float32 x, y, z rows of every valid pixel (inliers and
-    outliers); ``uv``: (2, N) int32 u, v rows, their depth pixels.
+    outliers), in row-major pixel order; ``uv`` (computed when read): (2, N) int32 u, v
+    rows, their depth pixels. ``grid_index``: (N,) int64 flat indices of the points on
+    ``grid``, the sampled depth pixels of the masks measured together (row-major).
     """
 
     ok: bool
@@ -152,7 +115,21 @@ class MaskMeasurement:
     valid_pixels: int = 0
     sampled_pixels: int = 0
     xyz: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros((3, 0), np.float32))
-    uv: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros((2, 0), np.int32))
+    grid_index: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0, np.int64),
+                                               repr=False)
+    grid: 'Grid' = dataclasses.field(default_factory=lambda: Grid(0, 0, 1, 1, 1))
+
+    @property
+    def uv(self) -> np.ndarray:
+        """Return the depth pixels as (2, N) int32 u, v rows."""
+        u0, v0, width, _, stride = self.grid
+        vv, uu = np.divmod(self.grid_index.astype(np.int32), np.int32(width))
+        if stride > 1:
+            uu *= stride
+            vv *= stride
+        uu += u0
+        vv += v0
+        return np.stack([uu, vv])
 
     @property
     def points(self) -> np.ndarray:
@@ -183,9 +160,9 @@ def _mask_box(mask: np.ndarray) -> Optional[Tuple[int, int, int, int]]:
     return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
 
 
-def _depth_crop_mask(mask: np.ndarray, depth_hw: Tuple[int, int], erode_px: int,
-                     box: Optional[Sequence[int]] = None) -> Tuple[np.ndarray, int, int]:
-    """Return the mask on the depth grid, cropped to its box (+ margin), and its offset."""
+def _depth_crop(mask: np.ndarray, depth_hw: Tuple[int, int],
+                box: Optional[Sequence[int]] = None) -> Tuple[np.ndarray, int, int]:
+    """Return the mask on the depth grid, cropped to its box, and its (u, v) offset."""
     if box is None:
         box = _mask_box(mask)
     else:
@@ -202,32 +179,54 @@ def _depth_crop_mask(mask: np.ndarray, depth_hw: Tuple[int, int], erode_px: int,
         v0, v1 = int(np.floor(y0 * dh / h)), int(np.ceil(y1 * dh / h))
         us = np.clip(((np.arange(u0, u1) + 0.5) * w / dw).astype(np.int64), 0, w - 1)
         vs = np.clip(((np.arange(v0, v1) + 0.5) * h / dh).astype(np.int64), 0, h - 1)
-        crop = mask[vs[:, None], us[None, :]]
-        x0, y0 = u0, v0
-    else:
-        crop = mask[y0:y1, x0:x1]
-    if erode_px > 0:
-        pad = erode_px + 1
-        padded = np.pad(crop.astype(np.uint8), pad)
-        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * erode_px + 1,) * 2)
-        crop = cv2.erode(padded, kernel)[pad:-pad, pad:-pad].astype(bool)
-    return crop, x0, y0
+        return mask[vs[:, None], us[None, :]], u0, v0
+    return mask[y0:y1, x0:x1], x0, y0
 
 
-def _order_statistics(z: np.ndarray, raw: np.ndarray, flat: np.ndarray, ranks: Sequence[int],
-                      scale: float) -> np.ndarray:
+def _union_planes(crops: Sequence[Tuple[np.ndarray, int, int]], erode_px: int
+                  ) -> Tuple[np.ndarray, int, int]:
+    """
+    Return the crops eroded and placed on their union box: (C, h, w) bool, its offset.
+
+    Each crop lies on its own plane, zero outside its own box; it erodes with a zero
+    border, as the box holds all of the mask.
+    """
+    u0 = min(u for _, u, _ in crops)
+    v0 = min(v for _, _, v in crops)
+    u1 = max(u + c.shape[1] for c, u, _ in crops)
+    v1 = max(v + c.shape[0] for c, _, v in crops)
+    planes = np.zeros((len(crops), v1 - v0, u1 - u0), np.uint8)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * erode_px + 1,) * 2)
+    for plane, (crop, u, v) in zip(planes, crops):
+        target = plane[v - v0:v - v0 + crop.shape[0], u - u0:u - u0 + crop.shape[1]]
+        if erode_px > 0:
+            out = cv2.erode(crop.view(np.uint8), kernel, dst=target,
+                            borderType=cv2.BORDER_CONSTANT, borderValue=0)
+            if out is not target:
+                target[...] = out
+        else:
+            target[...] = crop
+    return planes.view(bool), u0, v0
+
+
+def _order_statistics(z: np.ndarray, values: Optional[np.ndarray], ranks: Sequence[int],
+                      scale: float) -> Tuple[np.ndarray, float, float]:
     """
     Return the values of ``z`` (N,) float32 at 0-based ``ranks`` of its sorted order.
 
-    For integer depth (16UC1) a histogram of the raw values (``raw``, the crop, at
-    ``flat``) gives them exactly and faster than a partition; float depth partitions.
+    Also its minimum and maximum. For integer depth (16UC1) a histogram of the raw
+    ``values`` (N,) uint16 gives all of them exactly and faster than a partition and two
+    reductions (metres are raw * scale in float32, a monotonic map); float depth
+    (``values`` None) partitions.
     """
-    if raw.dtype != np.uint16:
-        return np.partition(z, ranks)[list(ranks)]
-    values = raw.ravel()[flat]
-    cumulative = np.cumsum(np.bincount(values))
+    if values is None:
+        return np.partition(z, ranks)[list(ranks)], z.min(), z.max()
+    histogram = np.bincount(values)
+    cumulative = np.cumsum(histogram)
     found = np.searchsorted(cumulative, np.asarray(ranks), side='right')
-    return found.astype(np.float32) * np.float32(scale)
+    scale32 = np.float32(scale)
+    low = np.float32(np.flatnonzero(histogram[:found[0] + 1])[0]) * scale32
+    return found.astype(np.float32) * scale32, low, np.float32(histogram.size - 1) * scale32
 
 
 @functools.lru_cache(maxsize=8)
@@ -266,67 +265,117 @@ def measure_mask(mask: np.ndarray, frame: DepthFrame, intrinsics: Intrinsics,
     measurement with ``ok`` False and a reason. ``box``: the mask's tight XYXY inclusive
     pixel box when known (``Prediction.boxes``), which saves two passes over the mask.
     """
+    return measure_masks([mask], frame, intrinsics, options, [box])[0]
+
+
+def measure_masks(masks: Sequence[np.ndarray], frame: DepthFrame, intrinsics: Intrinsics,
+                  options: DepthOptions = DepthOptions(),
+                  boxes: Optional[Sequence[Optional[Sequence[int]]]] = None
+                  ) -> List[MaskMeasurement]:
+    """
+    Measure several (H, W) bool masks of one colour image at once, as ``measure_mask``.
+
+    Each result equals ``measure_mask`` of that mask alone, bit for bit; the work the
+    masks share (crop, depth to metres, range test, back-projection) is done once on
+    the union of their boxes, which for SAM's nested whole / part / subpart masks is
+    hardly more than the whole's box. ``boxes``: per mask as ``box`` of
+    ``measure_mask`` (or None).
+    """
     if frame.depth is None:
         raise DepthError(f'the depth frame is bad: {frame.error}')
-    if not isinstance(mask, np.ndarray) or mask.ndim != 2:
-        raise DepthError(f'a mask is an (H, W) array, got {getattr(mask, "shape", mask)}')
     depth_hw = frame.shape
-    depth_scale(mask.shape, depth_hw)
-    if (intrinsics.height, intrinsics.width) != depth_hw:
-        raise DepthError(f'intrinsics are for {intrinsics.width}x{intrinsics.height}, the '
-                         f'depth image is {depth_hw[1]}x{depth_hw[0]}')
-    crop, u0, v0 = _depth_crop_mask(mask.astype(bool, copy=False), depth_hw, options.erode_px,
-                                    box)
-    if not crop.any():
-        why = ('the mask is empty' if crop.size == 0 or not mask.any() else
-               f'the mask has no pixel left after eroding {options.erode_px} px')
-        return MaskMeasurement(False, why)
+    if boxes is None:
+        boxes = [None] * len(masks)
+    results: List[Optional[MaskMeasurement]] = [None] * len(masks)
+    crops = []
+    for i, (mask, box) in enumerate(zip(masks, boxes)):
+        if not isinstance(mask, np.ndarray) or mask.ndim != 2:
+            raise DepthError(f'a mask is an (H, W) array, got {getattr(mask, "shape", mask)}')
+        depth_scale(mask.shape, depth_hw)
+        if (intrinsics.height, intrinsics.width) != depth_hw:
+            raise DepthError(f'intrinsics are for {intrinsics.width}x{intrinsics.height}, '
+                             f'the depth image is {depth_hw[1]}x{depth_hw[0]}')
+        mask = mask.astype(bool, copy=False)
+        crop, u0, v0 = _depth_crop(mask, depth_hw, box)
+        # A large box is taken as holding pixels (checked after erosion, same reason).
+        if crop.size > 64 or crop.any():
+            crops.append((i, crop, u0, v0))
+        else:
+            results[i] = _no_pixel(crop, mask, options)
+    if not crops:
+        return results
+    eroded, u0, v0 = _union_planes([c[1:] for c in crops], options.erode_px)
     s = options.stride
-    if s > 1:
-        ou, ov = (-u0) % s, (-v0) % s
-        crop = crop[ov::s, ou::s]
-        u0, v0 = u0 + ou, v0 + ov
-    ch, cw = crop.shape
-    raw = frame.depth[v0:v0 + ch * s:s, u0:u0 + cw * s:s]
-    z_crop = frame.metres(raw)
+    ou, ov = (-u0) % s, (-v0) % s
+    planes = eroded[:, ov::s, ou::s]
+    u0, v0 = u0 + ou, v0 + ov
+    gh, gw = planes.shape[1:]
+    raw = frame.depth[v0:v0 + gh * s:s, u0:u0 + gw * s:s]
+    z_grid = frame.metres(raw)
     # NaN compares False, so it is invalid here; +inf fails the max_range test.
-    valid = crop & (z_crop > options.min_range) & (z_crop <= options.max_range)
-    sampled = int(np.count_nonzero(crop))
+    in_range = (z_grid > options.min_range) & (z_grid <= options.max_range)
+    x_of_u, y_of_v = _ray_factors(intrinsics)
+    x_grid = (x_of_u[u0:u0 + gw * s:s][None, :] * z_grid).ravel()
+    y_grid = (y_of_v[v0:v0 + gh * s:s][:, None] * z_grid).ravel()
+    values = raw.ravel() if raw.dtype == np.uint16 else None
+    grid = Grid(u0, v0, gw, gh, s)
+    for k, (i, crop, _, crop_v0) in enumerate(crops):
+        # The grid rows of the mask's own box: erosion only shrinks a mask.
+        rows = (max(0, -(-(crop_v0 - v0) // s)),
+                min(gh, -(-(crop_v0 + crop.shape[0] - v0) // s)))
+        measured = _measure_plane(planes[k], rows, raw, z_grid, in_range, x_grid, y_grid,
+                                  values, grid, options, frame.scale)
+        if measured is None:    # no pixel sampled: none left after erosion or stride
+            measured = (_no_pixel(crop, masks[i], options) if not eroded[k].any() else
+                        MaskMeasurement(False, f'the mask has no pixel on the stride-{s} grid'))
+        results[i] = measured
+    return results
+
+
+def _no_pixel(crop: np.ndarray, mask: np.ndarray, options: DepthOptions) -> MaskMeasurement:
+    why = ('the mask is empty' if crop.size == 0 or not mask.any() else
+           f'the mask has no pixel left after eroding {options.erode_px} px')
+    return MaskMeasurement(False, why)
+
+
+def _measure_plane(plane: np.ndarray, rows: Tuple[int, int], raw: np.ndarray,
+                   z_grid: np.ndarray, in_range: np.ndarray, x_grid: np.ndarray,
+                   y_grid: np.ndarray, values: Optional[np.ndarray], grid: Grid,
+                   options: DepthOptions, scale: float) -> Optional[MaskMeasurement]:
+    """Measure one eroded, strided mask ``plane`` (None: no pixel) on the shared grid."""
+    r0, r1 = rows
+    plane = plane[r0:r1]
+    sampled = int(np.count_nonzero(plane))
     if sampled == 0:
-        return MaskMeasurement(False, f'the mask has no pixel on the stride-{s} grid')
-    flat = np.flatnonzero(valid)
+        return None
+    flat = np.flatnonzero(plane & in_range[r0:r1])
     count = int(flat.size)
     if count == 0:
-        return MaskMeasurement(False, _why_invalid(raw[crop], z_crop[crop], options),
-                               sampled_pixels=sampled)
-    z = z_crop.ravel()[flat]
-    flat_valid = flat
-    flat = flat.astype(np.int32)
-    vv, uu = np.divmod(flat, np.int32(cw))
-    if s > 1:
-        uu *= s
-        vv *= s
-    uu += u0
-    vv += v0
-    x_of_u, y_of_v = _ray_factors(intrinsics)
+        return MaskMeasurement(False, _why_invalid(raw[r0:r1][plane], z_grid[r0:r1][plane],
+                                                   options), sampled_pixels=sampled)
+    flat += r0 * grid.width
     xyz = np.empty((3, count), np.float32)
-    np.multiply(x_of_u[uu], z, out=xyz[0])
-    np.multiply(y_of_v[vv], z, out=xyz[1])
-    xyz[2] = z
+    np.take(x_grid, flat, out=xyz[0])
+    np.take(y_grid, flat, out=xyz[1])
+    np.take(z_grid.ravel(), flat, out=xyz[2])
+    z = xyz[2]
     if options.trim_percent > 0.0 and count > 2:
         k = (int(round((count - 1) * options.trim_percent / 100.0)), (count - 1) // 2,
              int(round((count - 1) * (1.0 - options.trim_percent / 100.0))))
-        z_lo, z_med, z_hi = _order_statistics(z, raw, flat_valid, k, frame.scale)
-        if z_lo == xyz[2].min() and z_hi == xyz[2].max():
+        (z_lo, z_med, z_hi), z_min, z_max = _order_statistics(
+            z, None if values is None else values[flat], k, scale)
+        if z_lo == z_min and z_hi == z_max:
             inliers = xyz
         else:
             keep = (z >= z_lo) & (z <= z_hi)
-            inliers = np.stack([row[keep] for row in xyz])    # C-contiguous rows
+            inliers = [row[keep] for row in xyz]     # contiguous rows
     else:
         z_med = np.partition(z, (count - 1) // 2)[(count - 1) // 2]
         inliers = xyz
-    centroid = inliers.mean(axis=1).astype(np.float64)   # pairwise float32 sums
+    # Pairwise float32 sums over each contiguous row, as (3, N).mean(axis=1) does.
     return MaskMeasurement(
-        True, centroid=centroid, extent_min=inliers.min(axis=1).astype(np.float64),
-        extent_max=inliers.max(axis=1).astype(np.float64), median_depth=float(z_med),
-        valid_pixels=count, sampled_pixels=sampled, xyz=xyz, uv=np.stack([uu, vv]))
+        True, centroid=np.array([row.mean() for row in inliers], np.float64),
+        extent_min=np.array([row.min() for row in inliers], np.float64),
+        extent_max=np.array([row.max() for row in inliers], np.float64),
+        median_depth=float(z_med), valid_pixels=count, sampled_pixels=sampled, xyz=xyz,
+        grid_index=flat, grid=grid)

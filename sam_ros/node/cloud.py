@@ -25,13 +25,15 @@ import array
 import functools
 from typing import Dict, Optional, Sequence, Tuple
 
+import cv2
 import numpy as np
+from sam_ros.core.backproject import Grid
 from sensor_msgs.msg import Image, PointCloud2, PointField
 from std_msgs.msg import ColorRGBA, Header
 from visualization_msgs.msg import Marker, MarkerArray
 
-__all__ = ['LEVEL_RGBA', 'cloud_to_numpy', 'depth_to_image', 'masks_to_markers',
-           'points_to_cloud']
+__all__ = ['LEVEL_RGBA', 'cloud_to_numpy', 'depth_to_image', 'grid_colours',
+           'masks_to_markers', 'points_to_cloud', 'rows_to_cloud']
 
 # RGBA (0..1) per SegmentMask level value: subpart, part, whole, single.
 LEVEL_RGBA = {0: (1.0, 0.3, 0.3), 1: (0.3, 1.0, 0.3), 2: (0.3, 0.5, 1.0), 3: (1.0, 0.9, 0.2)}
@@ -63,28 +65,67 @@ def points_to_cloud(header: Header, points: np.ndarray, rgb: np.ndarray,
     ``points``: (N, 3) float32 xyz metres; ``rgb``: (N, 3) uint8; ``mask_index``:
     optional (N,) integer index of each point's mask.
     """
-    with_index = mask_index is not None
-    dtype = _dtype(with_index)
-    n = int(points.shape[0])
-    columns = 5 if with_index else 4
-    buffer = np.empty((n, columns), np.float32)
-    buffer[:, :3] = points
     colour = rgb.astype(np.uint32)
     packed = colour[:, 0] << 16
     packed |= colour[:, 1] << 8
     packed |= colour[:, 2]
-    buffer[:, 3] = packed.view(np.float32)
+    return rows_to_cloud(header, points.T, packed, mask_index)
+
+
+def rows_to_cloud(header: Header, xyz: np.ndarray, packed_rgb: np.ndarray,
+                  mask_index: Optional[np.ndarray] = None) -> PointCloud2:
+    """
+    Return the ``points_to_cloud`` message for points given as rows.
+
+    ``xyz``: (3, N) float32 x, y, z rows (metres); ``packed_rgb``: (N,) uint32
+    0x00RRGGBB; ``mask_index``: optional (N,) integer index of each point's mask.
+    """
+    with_index = mask_index is not None
+    dtype = _dtype(with_index)
+    n = int(xyz.shape[1])
+    # The message's own byte array, written in place as little-endian float32 columns,
+    # one contiguous row of ``xyz`` at a time.
+    data = array.array('B', bytes(1)) * (dtype.itemsize * n)
+    buffer = np.frombuffer(data, '<f4').reshape(n, dtype.itemsize // 4)
+    columns = buffer.T
+    for k in range(3):
+        columns[k] = xyz[k]
+    words = buffer.view('<u4')
+    words[:, 3] = packed_rgb
     if with_index:
-        buffer[:, 4] = np.asarray(mask_index, np.uint32).view(np.float32)
-    if not np.little_endian:
-        buffer = buffer.byteswap()
+        words[:, 4] = mask_index
     msg = PointCloud2(header=header, height=1, width=n, is_bigendian=False,
                       point_step=dtype.itemsize, row_step=dtype.itemsize * n, is_dense=True)
     msg.fields = list(_field_list(with_index))   # shared, never mutated
-    data = array.array('B')
-    data.frombytes(memoryview(buffer).cast('B'))
     msg.data = data
     return msg
+
+
+def grid_colours(image: np.ndarray, grid: Grid, depth_hw: Tuple[int, int]) -> np.ndarray:
+    """
+    Return the colour of every pixel of a depth sampling ``grid``, packed for the cloud.
+
+    ``image``: (H, W, 3) uint8 RGB colour image; ``depth_hw``: the depth image's size
+    (a uniform scale of the colour's: depth pixel u takes colour column
+    (u + 0.5) W / dw, nearest). Returns (grid.height * grid.width,) uint32 0x00RRGGBB,
+    flat as ``MaskMeasurement.grid_index``.
+    """
+    h, w = image.shape[:2]
+    dh, dw = depth_hw
+    u0, v0, width, height, stride = grid
+    if (dh, dw) != (h, w):
+        us = np.arange(u0, u0 + width * stride, stride)
+        vs = np.arange(v0, v0 + height * stride, stride)
+        cols = np.minimum(((us + 0.5) * (w / dw)).astype(np.int64), w - 1)
+        rows = np.minimum(((vs + 0.5) * (h / dh)).astype(np.int64), h - 1)
+        crop = image[rows[:, None], cols[None, :]]
+    else:
+        crop = image[v0:v0 + height * stride:stride, u0:u0 + width * stride:stride]
+    # BGRA bytes read as a little-endian uint32 are 0xAARRGGBB: clear the alpha.
+    bgra = cv2.cvtColor(np.ascontiguousarray(crop), cv2.COLOR_RGB2BGRA)
+    packed = bgra.view('<u4').reshape(-1)
+    packed &= np.uint32(0x00FFFFFF)
+    return packed
 
 
 def cloud_to_numpy(msg: PointCloud2) -> Dict[str, np.ndarray]:

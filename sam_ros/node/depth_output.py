@@ -34,11 +34,11 @@ from builtin_interfaces.msg import Time
 import numpy as np
 from rclpy.node import Node
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
-from sam_ros.core.backproject import depth_scale, DepthOptions, Intrinsics, measure_mask
+from sam_ros.core.backproject import depth_scale, DepthOptions, Intrinsics, measure_masks
 from sam_ros.core.depth import (BAD_DEPTH, decode_compressed_depth, decode_depth, DepthError,
                                 DepthFrame, DepthStore, NO_MATCH, NONE)
 from sam_ros.msg import SegmentResult
-from sam_ros.node.cloud import masks_to_markers, points_to_cloud
+from sam_ros.node.cloud import grid_colours, masks_to_markers, rows_to_cloud
 from sam_ros.node.config import NodeConfig
 from sam_ros.node.conversions import kept_indices
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image, PointCloud2
@@ -226,11 +226,11 @@ class DepthOutput:
             return SegmentResult.DEPTH_SIZE_MISMATCH, f'no depth: {exc}', frame
         options = _options(cfg)
         keep = kept_indices(prediction.iou, cfg.min_iou)
-        measured, missing = [], []
-        for j, (i, mask_msg) in enumerate(zip(keep, result.masks)):
-            m = measure_mask(prediction.masks[i], frame, intrinsics, options,
-                             prediction.boxes[i])
-            measured.append(m)
+        # One pass for all masks: SAM's three levels are nested, so they share most work.
+        measured = measure_masks([prediction.masks[i] for i in keep], frame, intrinsics,
+                                 options, [prediction.boxes[i] for i in keep])
+        missing = []
+        for j, (i, mask_msg, m) in enumerate(zip(keep, result.masks, measured)):
             if not m.ok:
                 missing.append(f'mask {j} ({prediction.levels[i]}): {m.reason}')
                 continue
@@ -300,22 +300,14 @@ class DepthOutput:
         parts = [(j, measured[j]) for j in chosen if measured[j].ok]
         if not parts:
             return None
+        # The masks of one answer were measured together, on one grid.
+        colours = grid_colours(image, parts[0][1].grid, frame.shape)
         if len(parts) == 1:
-            points, pixels = parts[0][1].points, parts[0][1].pixels
+            xyz, rgb = parts[0][1].xyz, colours[parts[0][1].grid_index]
         else:
-            points = np.concatenate([m.points for _, m in parts])
-            pixels = np.concatenate([m.pixels for _, m in parts])
-        h, w = image.shape[:2]
-        dh, dw = frame.shape
-        if (dh, dw) != (h, w):
-            cols = np.minimum(((pixels[:, 0] + 0.5) * (w / dw)).astype(np.int64), w - 1)
-            rows = np.minimum(((pixels[:, 1] + 0.5) * (h / dh)).astype(np.int64), h - 1)
-        else:
-            cols, rows = pixels[:, 0], pixels[:, 1]
-        flat = rows.astype(np.int64) * w
-        flat += cols
-        rgb = np.take(image.reshape(-1, 3), flat, axis=0)
+            xyz = np.concatenate([m.xyz for _, m in parts], axis=1)
+            rgb = colours[np.concatenate([m.grid_index for _, m in parts])]
         index = None
         if with_index:
-            index = np.concatenate([np.full(len(m.points), j, np.uint32) for j, m in parts])
-        return points_to_cloud(header, points, rgb, index)
+            index = np.concatenate([np.full(m.valid_pixels, j, np.uint32) for j, m in parts])
+        return rows_to_cloud(header, xyz, rgb, index)
