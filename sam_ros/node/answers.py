@@ -172,7 +172,10 @@ class AnswerMixin:
     # ----------------------------------------------------------------- diagnostics
 
     def _publish_diagnostics(self) -> None:
-        stats = self._store.stats()
+        store, intake, batch, depth = self._store, self._intake, self._batch, self._depth
+        if store is None or batch is None or depth is None:
+            return  # deactivated while the timer fired
+        stats = store.stats()
         with self._lock:
             counts = dict(self._counts)
             decode_last = self._decode_ms_last
@@ -210,9 +213,9 @@ class AnswerMixin:
         }
         values.update({key: value for key, value in counts.items()
                        if key.startswith('status_')})
-        values.update(self._intake.diagnostics())
-        values.update(self._batch.stats())  # batches and segment everything
-        values.update(self._depth.stats())
+        values.update(intake.diagnostics())
+        values.update(batch.stats())  # batches and segment everything
+        values.update(depth.stats())
         status.values = [KeyValue(key=key, value=str(value)) for key, value in values.items()]
         array = DiagnosticArray(status=[status])
         array.header.stamp = self.get_clock().now().to_msg()

@@ -88,6 +88,7 @@ class SamNodeBase(AnswerMixin):
         self._predictor = None
         self._store: Optional[FrameStore] = None
         self._intake: Optional[PromptIntake] = None
+        self._batch = self._depth = None
         self._activated: Dict[str, list] = {}
         self._qos_checked = False
         self._stopping = False
@@ -306,6 +307,9 @@ class SamNodeBase(AnswerMixin):
         self._take_frame(msg, conv.compressed_to_rgb)
 
     def _take_frame(self, msg, decode) -> None:
+        store = self._store
+        if store is None:
+            return  # deactivated while this frame was being taken
         stamp_ns = conv.stamp_to_ns(msg.header.stamp)
         with self._lock:
             too_large = image_limit_error(msg, self._config)
@@ -314,11 +318,11 @@ class SamNodeBase(AnswerMixin):
                 raise SamError(too_large)
             image = decode(msg)
         except SamError as exc:
-            self._store.add_bad(stamp_ns, msg.header, str(exc))
+            store.add_bad(stamp_ns, msg.header, str(exc))
             self._log['image'].warning(f'dropping a bad image: {exc}',
                                        throttle_duration_sec=THROTTLE_S)
             return
-        self._store.add(stamp_ns, msg.header, image)
+        store.add(stamp_ns, msg.header, image)
 
     def _on_camera_info(self, msg: CameraInfo) -> None:
         with self._lock:
