@@ -42,7 +42,8 @@ def _wait_until(predicate, what: str, timeout: float = WAIT_S) -> None:
         time.sleep(0.1)
 
 
-def _segments(client, helpers, stamps, prompt_id: str) -> None:
+def _segments(client, helpers, stamps, prompt_id: str, answered: int) -> None:
+    """Check a point prompt on ~/prompt, a box over ~/segment and /diagnostics' count."""
     world = helpers.scene(0)
     t = stamps()
     client.publish_frame(world.image, t)
@@ -51,6 +52,11 @@ def _segments(client, helpers, stamps, prompt_id: str) -> None:
     assert result.status == OK, result.message
     assert len(result.masks) == 3
     assert result.header.stamp == helpers.stamp(t)
+    box = helpers.visible_box(world.objects[-1].levels[-1])
+    answer = client.call(helpers.box_prompt(prompt_id + '-box', box, t))
+    assert answer.status == OK, answer.message
+    assert len(answer.masks) == 1 and answer.embedding_reused
+    client.wait_diagnostic('prompts answered', answered)
 
 
 def _image_reliability(client) -> list:
@@ -74,7 +80,7 @@ def test_transitions_over_the_lifecycle_services(start_node, client, helpers, st
         assert client.transition('activate'), node.output()[-3000:]
         assert client.lifecycle_state() == 'active'
         client.wait_ready(node)
-        _segments(client, helpers, stamps, f'lifecycle-{round_}')
+        _segments(client, helpers, stamps, f'lifecycle-{round_}', answered=2 * (round_ + 1))
         assert client.transition('deactivate'), node.output()[-3000:]
         assert client.lifecycle_state() == 'inactive'
         _wait_until(lambda: client.node.count_publishers('/sam/results') == 0
