@@ -18,8 +18,8 @@ sam.launch.py ends, saying why, when the node dies at start (tier 4).
 
 Runs the installed launch file with ``model_type:=vit_t`` and no checkpoint (the node
 exits 2 at start; with ``lifecycle:=true`` its configure transition fails) through
-``launch.LaunchService``, as ``ros2 launch`` does, in a child process. Needs launch and launch_ros (a full ROS 2 install); skipped elsewhere, with
-the reason.
+``launch.LaunchService``, as ``ros2 launch`` does, in a child process. Needs launch
+and launch_ros (a full ROS 2 install); skipped elsewhere, with the reason.
 """
 
 import os
