@@ -44,15 +44,17 @@ STOP_TIMEOUT_S = 30.0
 _PR_SET_PDEATHSIG = 1
 
 
-def node_command() -> List[str]:
-    """Return the installed node executable (lib/sam_ros/sam_node), run by this Python."""
+def node_command(executable: str = 'sam_node') -> List[str]:
+    """Return an installed node executable (lib/sam_ros/sam_node), run by this Python."""
     try:
         from ament_index_python.packages import get_package_prefix
-        script = Path(get_package_prefix('sam_ros')) / 'lib' / 'sam_ros' / 'sam_node'
+        script = Path(get_package_prefix('sam_ros')) / 'lib' / 'sam_ros' / executable
         if script.is_file():
             return [sys.executable, str(script)]
     except (ImportError, LookupError, ValueError):
         pass
+    if executable != 'sam_node':
+        return [sys.executable, str(Path(__file__).parents[2] / 'scripts' / executable)]
     return [sys.executable, '-P', '-m', 'sam_ros.node.main']
 
 

@@ -312,14 +312,15 @@ def declare_parameters(node: Node) -> None:
                               f'({_one_line(exc)})') from None
 
 
-def unknown_overrides(node: Node) -> List[str]:
+def unknown_overrides(node: Node, qos: Optional[bool] = None) -> List[str]:
     """
     Return one warning line per parameter override that ``node`` never declared.
 
     rclpy silently ignores ``-p no_such_param:=1`` and YAML keys that match nothing (a
     typo such as ``min_iuo``). Call this after every parameter is declared (the
     subscriptions declare their QoS overrides, if any); each line names the closest
-    declared parameter when there is one.
+    declared parameter when there is one. ``qos``: None checks every override, False
+    all but the ``qos_overrides.*`` ones (before the subscriptions exist), True only those.
     """
     # rclpy keeps the overrides of this node (command line and YAML files) here; it has
     # no public accessor for them.
@@ -327,7 +328,8 @@ def unknown_overrides(node: Node) -> List[str]:
     declared = sorted(node.list_parameters([], 0).names)
     lines = []
     for name in sorted(overrides):
-        if node.has_parameter(name):
+        if node.has_parameter(name) or (
+                qos is not None and name.startswith('qos_overrides.') != qos):
             continue
         close = difflib.get_close_matches(name, declared, n=1, cutoff=0.6)
         hint = f'; did you mean {close[0]!r}?' if close else '; see docs/node.md'

@@ -47,6 +47,11 @@ starts), or the module:
 ROS arguments: -r FROM:=TO remaps a topic ('image', 'camera_info') or the node name
 (-r __node:=sam2), -r __ns:=/robot1 sets the namespace, -p NAME:=VALUE sets a parameter
 (write doubles with a decimal point: 1.0, not 1), --params-file FILE reads a YAML file.
+QoS of image, camera_info, ~/prompt, ~/point, ~/box: the standard read-only
+qos_overrides.<topic>.subscription.{reliability,history,depth} parameters.
+
+sam_lifecycle_node (the same node, managed) starts unconfigured: configure loads the
+model, activate creates the topics (ros2 lifecycle set /sam configure; docs/node.md).
 """
 
 

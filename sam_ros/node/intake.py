@@ -150,18 +150,18 @@ class PromptIntake:
 
     # ---------------------------------------------------------------- shutdown
 
-    def stop(self) -> None:
+    def stop(self, why: str = 'shutting down') -> None:
         """Stop taking prompts; log what is abandoned (queued, and the one in flight)."""
         abandoned = self._queue.stop()
         flight = self._queue.in_flight()
         if not abandoned and flight is None:
             rclpy.logging.get_logger('sam_node').info(
-                'shutting down: no prompt was waiting or in flight')
+                f'{why}: no prompt was waiting or in flight')
             return
         ids = ', '.join(repr(job.name) for job in abandoned[:_IDS_LOGGED])
         if len(abandoned) > _IDS_LOGGED:
             ids += f', ... ({len(abandoned) - _IDS_LOGGED} more)'
-        text = f'shutting down: {len(abandoned)} waiting prompt(s) abandoned unanswered'
+        text = f'{why}: {len(abandoned)} waiting prompt(s) abandoned unanswered'
         if abandoned:
             text += f' ({ids})'
         if flight is not None:

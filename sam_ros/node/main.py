@@ -64,8 +64,14 @@ def _check_fastdds_profile(logger) -> None:
             'argument fastdds_profile) or unset the variable.')
 
 
-def main(args: Optional[List[str]] = None) -> int:
-    """Run the node until shutdown; return the process exit code."""
+def main(args: Optional[List[str]] = None, lifecycle: bool = False) -> int:
+    """
+    Run the node until shutdown; return the process exit code.
+
+    ``lifecycle``: run ``SamLifecycleNode`` (sam_lifecycle_node), which starts
+    unconfigured; its configure transition reports a bad parameter or checkpoint and
+    fails, and the process stays up.
+    """
     if wants_help(sys.argv if args is None else args):   # sam_node --help
         print(help_text(), end='')
         return EXIT_OK
@@ -75,9 +81,12 @@ def main(args: Optional[List[str]] = None) -> int:
     node = None
     try:
         # Imported here so that a broken install is reported like any other start failure.
-        from sam_ros.node.sam_node import SamNode
+        if lifecycle:
+            from sam_ros.node.lifecycle import SamLifecycleNode as node_class
+        else:
+            from sam_ros.node.sam_node import SamNode as node_class
         try:
-            node = SamNode()
+            node = node_class()
         except ConfigError as exc:
             logger.fatal(f'bad configuration: {_one_line(exc)}')
             return EXIT_CONFIG

@@ -15,6 +15,12 @@
 """
 The sam_ros node: camera frames and prompts in, masks with their IoUs out.
 
+One implementation, ``SamNodeBase``, in three phases: ``configure_sam`` (read the
+parameters, load and warm up the model), ``activate_sam`` (topics, service, frame
+store) and ``deactivate_sam`` / ``cleanup_sam`` (their reverse). ``SamNode`` is a plain
+``rclpy.node.Node`` that configures and activates itself at construction;
+``SamLifecycleNode`` (lifecycle.py) runs the phases as lifecycle transitions.
+
 Threads: image and camera_info callbacks share one mutually exclusive group (cheap:
 decode + change check); prompts and clicks share one mutually exclusive group that only
 queues them, in arrival order (``PromptIntake``); the service has its own group (its
@@ -26,23 +32,23 @@ docs/node.md.
 """
 
 from collections import OrderedDict
+import gc
 import itertools
 import threading
-import time
-import traceback
 from typing import Any, Dict, Optional
 
-from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import Point, PointStamped, PolygonStamped
 from rcl_interfaces.msg import SetParametersResult
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.node import Node
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.qos_overriding_options import QoSOverridingOptions
 from sam_ros.core.errors import PromptError, SamError
 from sam_ros.core.frames import FrameStore
-from sam_ros.core.postprocess import clean_prediction
 from sam_ros.msg import SegmentPrompt, SegmentResult
 from sam_ros.node import conversions as conv
+from sam_ros.node.answers import AnswerMixin, STATUS_NAMES, THROTTLE_S
 from sam_ros.node.batch import BatchSegmenter
 from sam_ros.node.bridge import backend_note as image_backend_note
 from sam_ros.node.config import (apply_changes, ConfigError, declare_parameters, PARAMETERS,
@@ -52,36 +58,53 @@ from sam_ros.node.events import subscription_events
 from sam_ros.node.intake import PROMPT_QOS, PromptIntake
 from sam_ros.node.limits import image_limit_error, prompt_limit_error
 from sam_ros.node.model import build_predictor, warm_up
-from sam_ros.node.overlay import draw_overlay
 from sam_ros.node.projection import PointProjector
 from sam_ros.srv import Segment
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from std_msgs.msg import Header
 
-__all__ = ['SamNode']
+__all__ = ['SamNode', 'SamNodeBase']
 
-_THROTTLE_S = 5.0
-_STATUS_NAMES = {getattr(SegmentResult, 'STATUS_' + name): name for name in (
-    'OK', 'NO_FRAME', 'STALE_FRAME', 'INVALID_PROMPT', 'BAD_IMAGE', 'UNKNOWN_REFERENCE',
-    'INTERNAL_ERROR', 'FILTERED', 'BUSY')}
-_LOOKUP_STATUS = {'no_frame': SegmentResult.STATUS_NO_FRAME,
-                  'stale': SegmentResult.STATUS_STALE_FRAME,
-                  'bad_image': SegmentResult.STATUS_BAD_IMAGE,
-                  'encode_failed': SegmentResult.STATUS_INTERNAL_ERROR}
+_KINDS = ('subscriptions', 'publishers', 'services', 'clients', 'timers')
 
 
-class SamNode(Node):
-    """Segment Anything on a camera stream; see docs/node.md for the interface."""
+def _qos(profile: QoSProfile) -> QoSProfile:
+    """Return a copy of ``profile``: rclpy writes a subscription's QoS overrides into it."""
+    return QoSProfile(history=profile.history, depth=profile.depth,
+                      reliability=profile.reliability, durability=profile.durability)
 
-    def __init__(self, node_name: str = 'sam', **kwargs: Any) -> None:
+
+class SamNodeBase(AnswerMixin):
+    """
+    The node's implementation, mixed into a ``Node`` or a ``LifecycleNode``.
+
+    Call ``init_sam()`` right after the node's constructor, then the phases in order.
+    """
+
+    def init_sam(self) -> None:
+        """Declare the parameters (read later, by ``configure_sam``)."""
+        self._lock = threading.Lock()
+        self._config = None
+        self._predictor = None
+        self._store: Optional[FrameStore] = None
+        self._intake: Optional[PromptIntake] = None
+        self._batch = self._depth = None
+        self._activated: Dict[str, list] = {}
+        self._qos_checked = False
+        self._stopping = False
+        self.sam_active = False
+        self.encoder_stopped = True    # set by destroy_node: the encoder thread ended
+        declare_parameters(self)
+        self.add_on_set_parameters_callback(self._validate_parameters)
+        self.add_post_set_parameters_callback(self._apply_parameters)
+
+    def configure_sam(self) -> None:
         """
-        Declare and read the parameters, load the model, create the interface.
+        Read the parameters, load the model and warm it up.
 
         Raises ConfigError on a bad parameter and SamError (CheckpointError, ...) when
         the model cannot be built; the caller reports it in one line.
         """
-        super().__init__(node_name, **kwargs)
-        declare_parameters(self)
         self._config = read_config(self)
         cfg = self._config
         self._predictor, model_note = build_predictor(cfg)
@@ -94,19 +117,24 @@ class SamNode(Node):
         encode_ms, decode_ms = warm_up(self._predictor)  # warm-up, before 'ready'
         self.get_logger().info(f'warmed up on a blank frame: encode {encode_ms:.0f} ms, '
                                f'decode {decode_ms:.0f} ms')
-
-        self._lock = threading.Lock()
         self._camera_info: Optional[CameraInfo] = None
         self._refine: 'OrderedDict[str, Any]' = OrderedDict()
         self._ids = itertools.count(1)
         self._counts: Dict[str, int] = {'prompts': 0, 'errors': 0, 'filtered': 0}
-        self._counts.update({f'status_{name.lower()}': 0 for name in _STATUS_NAMES.values()})
+        self._counts.update({f'status_{name.lower()}': 0 for name in STATUS_NAMES.values()})
         self._decode_ms_last = 0.0
         self._decode_ms_total = 0.0
         self._decodes = 0
         self._log = {kind: self.get_logger().get_child(kind)
                      for kind in ('image', 'prompt', 'click', 'engine')}
+        # typos in -p / YAML are named; qos_overrides.* once the subscriptions exist
+        for line in unknown_overrides(self, qos=False):
+            self.get_logger().warning(line)
 
+    def activate_sam(self) -> None:
+        """Create the subscriptions, publishers, services and timer; start the frame store."""
+        before = {kind: list(getattr(self, kind)) for kind in _KINDS}
+        cfg = self._config
         self._store = FrameStore(self._encode, cfg.cache_size, cfg.encode_policy,
                                  cfg.change_threshold, on_error=self._on_encode_error)
         self._projector = PointProjector(self)
@@ -116,35 +144,40 @@ class SamNode(Node):
         prompts = MutuallyExclusiveCallbackGroup()
         service = MutuallyExclusiveCallbackGroup()
         diagnostics = MutuallyExclusiveCallbackGroup()
+        # image_qos_* are the defaults; qos_overrides.<topic>.subscription.* override them
         image_qos = QoSProfile(
             history=HistoryPolicy.KEEP_LAST, depth=cfg.image_qos_depth,
             reliability=(ReliabilityPolicy.BEST_EFFORT
                          if cfg.image_qos_reliability == 'best_effort'
                          else ReliabilityPolicy.RELIABLE))
+        overridable = QoSOverridingOptions.with_default_policies
         reliable = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=10,
                               reliability=ReliabilityPolicy.RELIABLE)
 
         image_topic = self.resolve_topic_name('image')
         fix = ('match the publisher with image_qos_reliability (now '
-               f'{cfg.image_qos_reliability})')  # QoS warnings name real topics
+               f'{cfg.image_qos_reliability}) or qos_overrides.<topic>.subscription.'
+               'reliability')  # QoS warnings name real topics
         if cfg.image_transport == 'compressed':
-            self.create_subscription(CompressedImage, image_topic + '/compressed',
-                                     self._on_compressed, image_qos, callback_group=frames,
-                                     event_callbacks=subscription_events(
-                                         self, image_topic + '/compressed', fix))
+            images = self.create_subscription(
+                CompressedImage, image_topic + '/compressed', self._on_compressed,
+                _qos(image_qos), callback_group=frames, qos_overriding_options=overridable(),
+                event_callbacks=subscription_events(self, image_topic + '/compressed', fix))
         else:
-            self.create_subscription(Image, 'image', self._on_image, image_qos,
-                                     callback_group=frames,
-                                     event_callbacks=subscription_events(self, 'image', fix))
-        self.create_subscription(CameraInfo, 'camera_info', self._on_camera_info, image_qos,
-                                 callback_group=frames,
+            images = self.create_subscription(
+                Image, 'image', self._on_image, _qos(image_qos), callback_group=frames,
+                qos_overriding_options=overridable(),
+                event_callbacks=subscription_events(self, 'image', fix))
+        self.create_subscription(CameraInfo, 'camera_info', self._on_camera_info,
+                                 _qos(image_qos), callback_group=frames,
+                                 qos_overriding_options=overridable(),
                                  event_callbacks=subscription_events(self, 'camera_info', fix))
-        self.create_subscription(SegmentPrompt, '~/prompt', self._on_prompt, PROMPT_QOS,
-                                 callback_group=prompts)
-        self.create_subscription(PointStamped, '~/point', self._on_point, PROMPT_QOS,
-                                 callback_group=prompts)
-        self.create_subscription(PolygonStamped, '~/box', self._on_box, PROMPT_QOS,
-                                 callback_group=prompts)
+        for kind, topic, callback in ((SegmentPrompt, '~/prompt', self._on_prompt),
+                                      (PointStamped, '~/point', self._on_point),
+                                      (PolygonStamped, '~/box', self._on_box)):
+            self.create_subscription(kind, topic, callback, _qos(PROMPT_QOS),
+                                     callback_group=prompts,
+                                     qos_overriding_options=overridable())
         click_topics = [cfg.click_topic or image_topic + '_mouse_left',
                         '~/overlay_mouse_left']
         for topic in click_topics:
@@ -177,41 +210,69 @@ class SamNode(Node):
                           callback_group=diagnostics)
 
         self._stopping = False
-        self.encoder_stopped = False    # set by destroy_node: the encoder thread ended
         self._intake = PromptIntake(cfg.prompt_queue_size, self._answer, self._publish,
                                     self._check_prompt, self._log['prompt'],
                                     quiet=lambda: self._stopping or not self.context.ok())
-        self.add_on_set_parameters_callback(self._validate_parameters)
-        self.add_post_set_parameters_callback(self._apply_parameters)
+        self._activated = {kind: [e for e in getattr(self, kind) if e not in before[kind]]
+                           for kind in _KINDS}
+        self.sam_active = True
         self._store.start()
-        for line in unknown_overrides(self):  # typos in -p / YAML are named
-            self.get_logger().warning(line)
+        self.encoder_stopped = False
+        if not self._qos_checked:  # the subscriptions declared their qos_overrides.*
+            self._qos_checked = True
+            for line in unknown_overrides(self, qos=True):
+                self.get_logger().warning(line)
+        reliability = images.qos_profile.reliability.name.lower()
         self.get_logger().info(
-            f'ready: image {image_topic} ({cfg.image_transport}, '
-            f'{cfg.image_qos_reliability}), prompts on {self.resolve_topic_name("~/prompt")}, '
+            f'ready: image {image_topic} ({cfg.image_transport}, {reliability}), '
+            f'prompts on {self.resolve_topic_name("~/prompt")}, '
             f'clicks on {", ".join(self.resolve_topic_name(t) for t in click_topics)}, '
             f'encode_policy {cfg.encode_policy}')
 
-    def stop_work(self) -> None:
+    def deactivate_sam(self, timeout: float = 5.0) -> None:
+        """Stop taking frames and prompts (queued ones are abandoned), free the embeddings."""
+        self.stop_work('deactivating')
+        self._intake.join(timeout)
+        self.sam_active = False
+        for kind, entities in self._activated.items():
+            destroy = getattr(self, 'destroy_' + kind[:-1])
+            for entity in entities:
+                destroy(entity)
+        self._activated = {}
+        self.encoder_stopped = self._store.stop(timeout=timeout)
+        self._store = self._batch = self._depth = None  # the embedding cache goes with it
+        gc.collect()
+
+    def cleanup_sam(self) -> None:
+        """Release the model (configure_sam loads it again)."""
+        self._predictor = None
+        gc.collect()
+        self.get_logger().info('model released')
+
+    def stop_work(self, why: str = 'shutting down') -> None:
         """Stop taking prompts and abandon the queued ones, with a log line (at shutdown)."""
-        if not self._stopping:
+        if not self._stopping and self._intake is not None:
             self._stopping = True
-            self._intake.stop()
+            self._intake.stop(why)
 
     def work_finished(self, timeout: float) -> bool:
         """Wait up to ``timeout`` s for the prompt in flight; return True when none is."""
-        return self._intake.join(timeout)
+        return self._intake is None or self._intake.join(timeout)
 
     def destroy_node(self) -> None:
         """Stop the prompt worker and the encoder thread (briefly), then destroy the node."""
         self.stop_work()
-        self.encoder_stopped = self._store.stop(timeout=0.2)
+        if self._store is not None:
+            self.encoder_stopped = self._store.stop(timeout=0.2)
         super().destroy_node()
 
     # ------------------------------------------------------------------ parameters
 
     def _validate_parameters(self, params) -> SetParametersResult:
-        # Parameters that are not ours (use_sim_time, ...) are rclpy's business.
+        # Parameters that are not ours (use_sim_time, ...) are rclpy's business; before
+        # configure_sam, read_config checks them all.
+        if self._config is None:
+            return SetParametersResult(successful=True)
         try:
             apply_changes(self._config, [(p.name, p.value) for p in params
                                          if p.name in PARAMETERS])
@@ -226,7 +287,8 @@ class SamNode(Node):
         with self._lock:
             self._config = apply_changes(self._config, [(p.name, p.value) for p in params])
             cfg = self._config
-        self._store.configure(cfg.encode_policy, cfg.change_threshold)
+        if self._store is not None:
+            self._store.configure(cfg.encode_policy, cfg.change_threshold)
         self.get_logger().info('parameters changed: ' + ', '.join(
             f'{p.name}={p.value!r}' for p in params))
 
@@ -236,7 +298,7 @@ class SamNode(Node):
         return self._predictor.encode(image, image_format='RGB')
 
     def _on_encode_error(self, message: str) -> None:
-        self._log['engine'].error(message, throttle_duration_sec=_THROTTLE_S)
+        self._log['engine'].error(message, throttle_duration_sec=THROTTLE_S)
 
     def _on_image(self, msg: Image) -> None:
         self._take_frame(msg, conv.image_to_rgb)
@@ -245,6 +307,9 @@ class SamNode(Node):
         self._take_frame(msg, conv.compressed_to_rgb)
 
     def _take_frame(self, msg, decode) -> None:
+        store = self._store
+        if store is None:
+            return  # deactivated while this frame was being taken
         stamp_ns = conv.stamp_to_ns(msg.header.stamp)
         with self._lock:
             too_large = image_limit_error(msg, self._config)
@@ -253,11 +318,11 @@ class SamNode(Node):
                 raise SamError(too_large)
             image = decode(msg)
         except SamError as exc:
-            self._store.add_bad(stamp_ns, msg.header, str(exc))
+            store.add_bad(stamp_ns, msg.header, str(exc))
             self._log['image'].warning(f'dropping a bad image: {exc}',
-                                       throttle_duration_sec=_THROTTLE_S)
+                                       throttle_duration_sec=THROTTLE_S)
             return
-        self._store.add(stamp_ns, msg.header, image)
+        store.add(stamp_ns, msg.header, image)
 
     def _on_camera_info(self, msg: CameraInfo) -> None:
         with self._lock:
@@ -303,182 +368,18 @@ class SamNode(Node):
             return
         self._intake.submit(conv.click_prompt(Point(x=x, y=y), prompt_id))
 
-    def _answer(self, prompt: SegmentPrompt) -> SegmentResult:
-        """Answer ``prompt`` with exactly one result, published on ~/results and returned."""
-        try:
-            result, extras = self._segment(prompt)
-        except Exception as exc:  # noqa: B902 - every prompt gets an answer, whatever failed
-            self._log['engine'].error(
-                f'prompt {prompt.prompt_id!r} failed: {type(exc).__name__}: {exc}\n'
-                f'{traceback.format_exc()}', throttle_duration_sec=_THROTTLE_S)
-            result, extras = conv.error_result(
-                prompt.header, prompt.prompt_id, SegmentResult.STATUS_INTERNAL_ERROR,
-                f'{type(exc).__name__}: {exc}'), None
-        if result.status not in (SegmentResult.STATUS_OK, SegmentResult.STATUS_FILTERED):
-            self._log['prompt'].warning(
-                f'prompt {prompt.prompt_id!r}: {_STATUS_NAMES[result.status]}: '
-                f'{result.message}', throttle_duration_sec=_THROTTLE_S)
-        self._publish(result)
-        if extras is not None:
-            self._publish_images(result, *extras)
-        return result
 
-    def _reject(self, header: Header, prompt_id: str, status: int, message: str) -> None:
-        self._log['prompt'].warning(f'prompt {prompt_id!r}: {_STATUS_NAMES[status]}: {message}',
-                                    throttle_duration_sec=_THROTTLE_S)
-        self._publish(conv.error_result(header, prompt_id, status, message))
+class SamNode(SamNodeBase, Node):
+    """Segment Anything on a camera stream; see docs/node.md for the interface."""
 
-    def _publish(self, result: SegmentResult) -> None:
-        with self._lock:
-            self._counts['prompts'] += 1
-            self._counts['status_' + _STATUS_NAMES[result.status].lower()] += 1
-            if result.status == SegmentResult.STATUS_FILTERED:
-                self._counts['filtered'] += 1
-            elif result.status != SegmentResult.STATUS_OK:
-                self._counts['errors'] += 1
-        _publish_unless_shut_down(self, self._results_pub, result)
+    def __init__(self, node_name: str = 'sam', **kwargs: Any) -> None:
+        """
+        Declare and read the parameters, load the model, create the interface.
 
-    def _segment(self, prompt: SegmentPrompt):
-        """Return (result, overlay extras or None) for ``prompt``; publishes nothing."""
-        with self._lock:
-            cfg = self._config
-        fail = conv.error_result
-        too_much = prompt_limit_error(prompt, cfg)
-        if too_much is not None:
-            return fail(prompt.header, prompt.prompt_id,
-                        SegmentResult.STATUS_INVALID_PROMPT, too_much), None
-        try:
-            arrays = conv.prompt_to_arrays(prompt)
-        except PromptError as exc:
-            return fail(prompt.header, prompt.prompt_id,
-                        SegmentResult.STATUS_INVALID_PROMPT, str(exc)), None
-        mask_input = None
-        if prompt.refine_prompt_id:
-            with self._lock:
-                remembered = self._refine.get(prompt.refine_prompt_id)
-            if remembered is None:
-                return fail(prompt.header, prompt.prompt_id,
-                            SegmentResult.STATUS_UNKNOWN_REFERENCE,
-                            f'no result {prompt.refine_prompt_id!r} is kept (the last '
-                            f'{cfg.refine_memory} results with an id are)'), None
-            logits, best = remembered
-            index = best if prompt.refine_mask_index == -1 else prompt.refine_mask_index
-            if not 0 <= index < len(logits):
-                return fail(prompt.header, prompt.prompt_id,
-                            SegmentResult.STATUS_INVALID_PROMPT,
-                            f'refine_mask_index {prompt.refine_mask_index} is out of range: '
-                            f'result {prompt.refine_prompt_id!r} has {len(logits)} masks '
-                            '(-1 = its best)'), None
-            mask_input = logits[index][None]
-
-        lookup = self._store.lookup(conv.stamp_to_ns(prompt.header.stamp),
-                                    int(cfg.max_prompt_age * 1e9),
-                                    tolerance_ns=int(cfg.frame_match_tolerance * 1e9))
-        if lookup.status != 'ok':
-            header = prompt.header
-            return fail(header, prompt.prompt_id, _LOOKUP_STATUS[lookup.status],
-                        lookup.message), None
-        encoded = lookup.encoded
-        header = Header(stamp=conv.ns_to_stamp(lookup.stamp_ns),
-                        frame_id=encoded.header.frame_id)
-        started = time.perf_counter()
-        try:
-            prediction = self._predictor.segment(
-                point_coords=arrays.point_coords, point_labels=arrays.point_labels,
-                box=arrays.box, mask_input=mask_input, mode=arrays.mode,
-                embedding=encoded.embedding)
-        except PromptError as exc:
-            return fail(header, prompt.prompt_id, SegmentResult.STATUS_INVALID_PROMPT,
-                        str(exc)), None
-        prediction = clean_prediction(prediction, cfg.min_region_area)  # region clean-up
-        decode_ms = (time.perf_counter() - started) * 1e3
-        result = conv.prediction_to_result(prediction, header, prompt.prompt_id, cfg.min_iou)
-        self._depth.fill(result, prediction, lookup.stamp_ns, header, cfg)
-        result.embedding_reused = lookup.reused
-        result.encode_time_ms = float(lookup.encode_ms)
-        result.decode_time_ms = float(decode_ms)
-        result.frame_offset_ns = int(lookup.offset_ns)
-        with self._lock:
-            self._decodes += 1
-            self._decode_ms_last = decode_ms
-            self._decode_ms_total += decode_ms
-            if prompt.prompt_id and cfg.refine_memory > 0:
-                self._refine[prompt.prompt_id] = (prediction.low_res_logits,
-                                                  int(prediction.best_index))
-                self._refine.move_to_end(prompt.prompt_id)
-                while len(self._refine) > cfg.refine_memory:
-                    self._refine.popitem(last=False)
-        return result, (prediction, encoded.image, arrays, cfg)
-
-    def _publish_images(self, result: SegmentResult, prediction, image, arrays, cfg) -> None:
-        if result.status != SegmentResult.STATUS_OK:
-            return
-        if cfg.publish_mask:
-            self._mask_pub.publish(result.masks[result.best_index].mask)
-        if cfg.publish_overlay and self._overlay_pub.get_subscription_count() > 0:
-            kept = conv.kept_indices(prediction.iou, cfg.min_iou)
-            overlay = draw_overlay(
-                image, [prediction.masks[i] for i in kept],
-                [prediction.levels[i] for i in kept],
-                [float(prediction.iou[i]) for i in kept], result.best_index,
-                arrays.point_coords, arrays.point_labels, arrays.box)
-            self._overlay_pub.publish(conv.rgb_to_image(overlay, result.header))
-        self._depth.publish(result, image, cfg)
-
-    # ----------------------------------------------------------------- diagnostics
-
-    def _publish_diagnostics(self) -> None:
-        stats = self._store.stats()
-        with self._lock:
-            counts = dict(self._counts)
-            decode_last = self._decode_ms_last
-            decode_mean = self._decode_ms_total / self._decodes if self._decodes else 0.0
-            cfg = self._config
-        status = DiagnosticStatus(name=f'{self.get_fully_qualified_name()}: segmenter',
-                                  hardware_id=str(self._predictor.device))
-        if stats['frames'] == 0:
-            status.level = DiagnosticStatus.WARN
-            status.message = f'waiting for images on {self.resolve_topic_name("image")}'
-        elif stats['encode_errors']:
-            status.level = DiagnosticStatus.ERROR
-            status.message = f'{stats["encode_errors"]} encode(s) failed; see the log'
-        else:
-            status.level = DiagnosticStatus.OK
-            status.message = 'ok'
-        values = {
-            'encoder latency last (ms)': f'{stats["encode_ms_last"]:.1f}',
-            'encoder latency mean (ms)': f'{stats["encode_ms_mean"]:.1f}',
-            'decoder latency last (ms)': f'{decode_last:.1f}',
-            'decoder latency mean (ms)': f'{decode_mean:.1f}',
-            'frames received': stats['frames'],
-            'bad frames': stats['bad_frames'],
-            'encodes': stats['encodes'],
-            'skipped encodes': stats['skipped_encodes'],
-            'dropped frames': stats['dropped_frames'],
-            'encode errors': stats['encode_errors'],
-            'prompts answered': counts['prompts'],
-            'errors': counts['errors'],
-            'filtered': counts['filtered'],
-            'cache entries': stats['cache_entries'],
-            'cache stamps': stats['cache_keys'],
-            'encode policy': cfg.encode_policy,
-            'model': cfg.model_type,
-        }
-        values.update({key: value for key, value in counts.items()
-                       if key.startswith('status_')})
-        values.update(self._intake.diagnostics())
-        values.update(self._batch.stats())  # batches and segment everything
-        values.update(self._depth.stats())
-        status.values = [KeyValue(key=key, value=str(value)) for key, value in values.items()]
-        array = DiagnosticArray(status=[status])
-        array.header.stamp = self.get_clock().now().to_msg()
-        _publish_unless_shut_down(self, self._diag_pub, array)
-
-
-def _publish_unless_shut_down(node: Node, publisher, msg) -> None:
-    """Publish ``msg``; after shutdown (SIGINT) nobody can receive it, so drop it quietly."""
-    try:
-        publisher.publish(msg)
-    except Exception:  # noqa: B902 - rclpy raises RCLError / InvalidHandle after shutdown
-        if node.context.ok():
-            raise
+        Raises ConfigError on a bad parameter and SamError (CheckpointError, ...) when
+        the model cannot be built; the caller reports it in one line.
+        """
+        super().__init__(node_name, **kwargs)
+        self.init_sam()
+        self.configure_sam()
+        self.activate_sam()

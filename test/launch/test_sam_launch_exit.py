@@ -17,9 +17,9 @@
 sam.launch.py ends, saying why, when the node dies at start (tier 4).
 
 Runs the installed launch file with ``model_type:=vit_t`` and no checkpoint (the node
-exits 2 at start) through ``launch.LaunchService``, as ``ros2 launch`` does, in a child
-process. Needs launch and launch_ros (a full ROS 2 install); skipped elsewhere, with
-the reason.
+exits 2 at start; with ``lifecycle:=true`` its configure transition fails) through
+``launch.LaunchService``, as ``ros2 launch`` does, in a child process. Needs launch
+and launch_ros (a full ROS 2 install); skipped elsewhere, with the reason.
 """
 
 import os
@@ -44,9 +44,10 @@ from launch.launch_description_sources import PythonLaunchDescriptionSource
 from ament_index_python.packages import get_package_share_directory
 path = os.path.join(get_package_share_directory('sam_ros'), 'launch', 'sam.launch.py')
 service = launch.LaunchService()
+arguments = [('model_type', 'vit_t'), ('node_name', 'sam_exit_test')]
+arguments += [tuple(argument.split(':=')) for argument in sys.argv[1:]]
 service.include_launch_description(IncludeLaunchDescription(
-    PythonLaunchDescriptionSource(path),
-    launch_arguments=[('model_type', 'vit_t'), ('node_name', 'sam_exit_test')]))
+    PythonLaunchDescriptionSource(path), launch_arguments=arguments))
 sys.exit(service.run())
 """
 
@@ -58,3 +59,13 @@ def test_launch_ends_with_the_reason_when_the_node_exits_at_start():
     assert 'exit code 2' in output, output
     assert ('[sam.launch] sam_node exited: exit code 2: bad configuration (a parameter '
             'value); shutting down launch') in output, output
+
+
+def test_lifecycle_launch_ends_with_the_reason_when_configure_fails():
+    done = subprocess.run([sys.executable, '-c', _DRIVER, 'lifecycle:=true'],
+                          capture_output=True, text=True, timeout=TIMEOUT_S,
+                          env=dict(os.environ, PYTHONUNBUFFERED='1'))
+    output = done.stdout + done.stderr
+    assert 'configure failed: bad configuration' in output, output
+    assert ('[sam.launch] sam_lifecycle_node: configure failed (see its log); shutting down '
+            'launch') in output, output

@@ -23,6 +23,10 @@ results and diagnostics. Each test module gets its own ROS_DOMAIN_ID; discovery 
 on this machine. All waits are on topics, services or processes, with timeouts that
 only guard against hangs.
 
+With SAM_ROS_NODE_TEST_LIFECYCLE=1, ``running_node`` is the lifecycle node
+(``sam_lifecycle_node``), configured and activated over its lifecycle services: every
+test on ``running_node`` then runs against it.
+
 The node runs the embedded model with its committed weights. To develop while those
 weights are absent, set SAM_ROS_NODE_TEST_RANDOM_WEIGHTS=1: the node then runs with
 ``allow_random_weights:=true`` (masks are meaningless, shapes and statuses are not).
@@ -39,6 +43,8 @@ from typing import Any, Callable, Dict, List, Optional
 from builtin_interfaces.msg import Time
 from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import Point, PointStamped, PolygonStamped
+from lifecycle_msgs.msg import Transition
+from lifecycle_msgs.srv import ChangeState, GetState
 import numpy as np
 import pytest
 import rclpy
@@ -55,6 +61,7 @@ ANSWER_TIMEOUT_S = 60.0   # one prompt, including an encode on a busy CPU
 STOP_TIMEOUT_S = 30.0
 _DOMAIN_OFFSETS = itertools.count()
 RANDOM_WEIGHTS = os.environ.get('SAM_ROS_NODE_TEST_RANDOM_WEIGHTS') == '1'
+LIFECYCLE = os.environ.get('SAM_ROS_NODE_TEST_LIFECYCLE') == '1'
 
 
 def _embedded_weights() -> Path:
@@ -74,10 +81,11 @@ class NodeProcess(ros_session.NodeProcess):
 
     def __init__(self, ros_args: List[str], domain: int, log_path: Path,
                  prefix: Optional[List[str]] = None,
-                 env: Optional[Dict[str, str]] = None) -> None:
+                 env: Optional[Dict[str, str]] = None, executable: str = 'sam_node') -> None:
         """Start the node; ``prefix`` goes before the command, ``env`` over the defaults."""
         super().__init__(
-            list(prefix or []) + ros_session.node_command() + ['--ros-args'] + ros_args,
+            list(prefix or []) + ros_session.node_command(executable) + ['--ros-args']
+            + ros_args,
             log_path, env=dict({'ROS_DOMAIN_ID': str(domain),
                                 'ROS_AUTOMATIC_DISCOVERY_RANGE': 'LOCALHOST',
                                 'RCUTILS_COLORIZED_OUTPUT': '0'}, **(env or {})),
@@ -126,6 +134,8 @@ class Client:
         node.create_subscription(DiagnosticArray, '/diagnostics', self._on_diagnostics,
                                  reliable)
         self.segment = node.create_client(Segment, f'{node_ns}/segment')
+        self.change_state = node.create_client(ChangeState, f'{node_ns}/change_state')
+        self.get_state = node.create_client(GetState, f'{node_ns}/get_state')
         self.overlay_sub = None
         self.executor = self.session.executor
         self.session.start()
@@ -247,6 +257,26 @@ class Client:
             raise AssertionError(f'~/segment did not answer within {timeout:.0f} s')
         return future.result().result
 
+    def _call(self, client: Any, request: Any, timeout: float) -> Any:
+        if not client.wait_for_service(timeout_sec=timeout):
+            raise AssertionError(f'{client.srv_name} was not discovered in {timeout:.0f} s')
+        future = client.call_async(request)
+        done = threading.Event()
+        future.add_done_callback(lambda _: done.set())
+        if not done.wait(timeout):
+            raise AssertionError(f'{client.srv_name} did not answer within {timeout:.0f} s')
+        return future.result()
+
+    def transition(self, name: str, timeout: float = START_TIMEOUT_S) -> bool:
+        """Trigger lifecycle transition ``name`` ('configure', ...); return its success."""
+        transition = Transition(id=getattr(Transition, 'TRANSITION_' + name.upper()))
+        return self._call(self.change_state, ChangeState.Request(transition=transition),
+                          timeout).success
+
+    def lifecycle_state(self, timeout: float = ANSWER_TIMEOUT_S) -> str:
+        """Return the lifecycle node's current state label ('unconfigured', ...)."""
+        return self._call(self.get_state, GetState.Request(), timeout).current_state.label
+
     def close(self) -> None:
         """Destroy the client node and shut its context down."""
         self.session.close()
@@ -309,9 +339,11 @@ def start_node(domain_id: int, tmp_path_factory: pytest.TempPathFactory):
 
     def start(*parameters: str, ros_args: Optional[List[str]] = None,
               prefix: Optional[List[str]] = None,
-              env: Optional[Dict[str, str]] = None) -> NodeProcess:
+              env: Optional[Dict[str, str]] = None,
+              executable: str = 'sam_node') -> NodeProcess:
         args = ros_args if ros_args is not None else node_args(*parameters)
-        node = NodeProcess(args, domain_id, folder / f'node{len(started)}.log', prefix, env)
+        node = NodeProcess(args, domain_id, folder / f'node{len(started)}.log', prefix, env,
+                           executable)
         started.append(node)
         return node
 
@@ -365,7 +397,12 @@ def stamps() -> Stamps:
 def running_node(start_node, client):
     """Start one node with the test defaults and wait until it is ready."""
     require_embedded_model()
-    node = start_node()
+    if LIFECYCLE:
+        node = start_node(executable='sam_lifecycle_node')
+        assert client.transition('configure'), node.output()[-3000:]
+        assert client.transition('activate'), node.output()[-3000:]
+    else:
+        node = start_node()
     client.wait_ready(node)
     return node
 

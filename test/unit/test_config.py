@@ -22,11 +22,14 @@ from rcl_interfaces.msg import ParameterType
 import rclpy
 from rclpy.node import Node
 import rclpy.parameter
+from rclpy.qos import ReliabilityPolicy
+from rclpy.qos_overriding_options import QoSOverridingOptions
 from sam_ros.core.errors import CheckpointError
 from sam_ros.node.config import (
     apply_changes, config_from_values, ConfigError, declare_parameters, NodeConfig,
     PARAMETERS, read_config, unknown_overrides)
 from sam_ros.node.model import build_predictor
+from std_msgs.msg import Empty
 import yaml
 
 
@@ -192,3 +195,18 @@ def test_unknown_overrides_are_named_with_the_closest_parameter(make_node, tmp_p
         'docs/node.md']
     assert read_config(node).min_iou == 0.5
     assert unknown_overrides(make_node('-p', 'use_sim_time:=true')) == []
+
+
+def test_qos_overrides_are_checked_once_their_subscription_declared_them(make_node):
+    node = make_node('-p', 'min_iuo:=0.5',
+                     '-p', 'qos_overrides./image.subscription.reliability:=best_effort',
+                     '-p', 'qos_overrides./image.subscription.durability:=volatile')
+    declare_parameters(node)
+    assert [line.split("'")[1] for line in unknown_overrides(node, qos=False)] == ['min_iuo']
+    subscription = node.create_subscription(
+        Empty, 'image', lambda msg: None, 5,
+        qos_overriding_options=QoSOverridingOptions.with_default_policies())
+    assert subscription.qos_profile.reliability == ReliabilityPolicy.BEST_EFFORT
+    # reliability, history and depth are declared; durability is not overridable here.
+    assert [line.split("'")[1] for line in unknown_overrides(node, qos=True)] == [
+        'qos_overrides./image.subscription.durability']

@@ -37,10 +37,15 @@ def test_the_launch_file_shuts_launch_down_with_the_reason_when_the_node_exits(
     tree = ast.parse((repo_root / 'launch' / 'sam.launch.py').read_text(encoding='utf-8'))
     calls = {node.func.id: node for node in ast.walk(tree)
              if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)}
-    handler = calls['OnProcessExit']
-    keywords = {k.arg: k.value for k in handler.keywords}
-    assert isinstance(keywords['target_action'], ast.Name)
-    assert keywords['target_action'].id == 'node'
+    handlers = [node for node in ast.walk(tree) if isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name) and node.func.id == 'OnProcessExit']
+    targets = set()
+    for handler in handlers:    # one for sam_node, one for the lifecycle node
+        keywords = {k.arg: k.value for k in handler.keywords}
+        assert isinstance(keywords['target_action'], ast.Name)
+        assert keywords['on_exit'].id == '_on_node_exit'
+        targets.add(keywords['target_action'].id)
+    assert targets == {'node', 'managed'}
     on_exit = next(f for f in tree.body if isinstance(f, ast.FunctionDef)
                    and f.name == keywords['on_exit'].id)
     inner = {n.func.id for n in ast.walk(on_exit)
