@@ -24,8 +24,16 @@ encoding the node takes (rgb8, bgr8, rgba8, bgra8, mono8, mono16 in either byte 
 with row padding); ``test/unit/test_bridge.py`` checks that where cv_bridge exists.
 The message checks (encoding, sizes, step, data length) and the conversion to RGB stay
 the project's in both cases, so the error text is the same.
+
+Two kinds of message go to the own conversion even where cv_bridge imports, because
+cv_bridge's Python ``imgmsg_to_cv2`` misreads them (checked against vision_opencv
+rolling built from source, see docs/CONTRIBUTING.md): a ``step`` that is not a whole
+number of pixels (it strides rows by ``step // pixel bytes`` pixels, so every row after
+the first is shifted) and a byte order other than the machine's (it calls
+``ndarray.newbyteorder``, which numpy 2 removed: AttributeError). ``handles`` says which.
 """
 
+import sys
 from typing import Optional
 
 import numpy as np
@@ -37,19 +45,32 @@ except ImportError:     # no cv_bridge here: the project's conversion is used
     CvBridge = None
     CvBridgeError = Exception
 
-__all__ = ['BACKEND', 'backend_note', 'passthrough']
+__all__ = ['BACKEND', 'backend_note', 'handles', 'passthrough']
 
 #: 'cv_bridge' where it imports, else 'sam_ros' (the project's own conversion).
 BACKEND = 'cv_bridge' if CvBridge is not None else 'sam_ros'
 _BRIDGE = CvBridge() if CvBridge is not None else None
 
 
+def handles(msg, pixel_bytes: int) -> bool:
+    """
+    Say whether cv_bridge reads this checked ``sensor_msgs/Image`` correctly.
+
+    ``pixel_bytes``: bytes of one pixel (channels * bytes per channel). False for a
+    ``step`` that is not a multiple of it and for a byte order (``is_bigendian``) other
+    than this machine's; the own conversion reads those. Pure: no cv_bridge needed.
+    """
+    native = bool(msg.is_bigendian) == (sys.byteorder == 'big')
+    return native and int(msg.step) % int(pixel_bytes) == 0
+
+
 def passthrough(msg) -> Optional[np.ndarray]:
     """
     Return the pixels of a checked ``sensor_msgs/Image`` via cv_bridge, or None without it.
 
-    (H, W) or (H, W, C) in the message's encoding, native byte order. A cv_bridge error
-    becomes an ImageFormatError.
+    (H, W) or (H, W, C) in the message's encoding, native byte order. Any error of
+    cv_bridge (a CvBridgeError or another exception from inside it) becomes an
+    ImageFormatError, so that it drops the frame with a reason and never ends the node.
     """
     if _BRIDGE is None:
         return None
@@ -58,6 +79,9 @@ def passthrough(msg) -> Optional[np.ndarray]:
     except CvBridgeError as exc:
         raise ImageFormatError(f'cv_bridge could not read the {msg.encoding} image: '
                                f'{exc}') from None
+    except Exception as exc:  # noqa: B902 - a defect inside cv_bridge must not end the node
+        raise ImageFormatError(f'cv_bridge failed on the {msg.encoding} image '
+                               f'({type(exc).__name__}: {exc})') from None
 
 
 def backend_note() -> str:

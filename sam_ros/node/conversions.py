@@ -101,8 +101,9 @@ def image_to_numpy(msg: Image, use_cv_bridge: bool = True) -> np.ndarray:
 
     uint8 for the 8-bit encodings, native-endian uint16 for mono16. Checks the
     encoding, sizes, ``step`` (row padding is dropped) and the data length. Read with
-    cv_bridge where it imports (and ``use_cv_bridge``), else by the project's own code;
-    both give the same array (see ``sam_ros.node.bridge``).
+    cv_bridge where it imports (and ``use_cv_bridge``) and reads the message correctly
+    (``bridge.handles``), else by the project's own code; both give the same array (see
+    ``sam_ros.node.bridge``).
     """
     encoding = msg.encoding.strip().lower()
     if encoding not in ENCODINGS:
@@ -122,7 +123,8 @@ def image_to_numpy(msg: Image, use_cv_bridge: bool = True) -> np.ndarray:
         raise ImageFormatError(
             f'{encoding} image data has {len(msg.data)} bytes, expected step * height = '
             f'{step} * {height} = {step * height}')
-    if use_cv_bridge and msg.encoding == encoding:
+    if (use_cv_bridge and msg.encoding == encoding
+            and bridge.handles(msg, channels * np.dtype(dtype).itemsize)):
         bridged = bridge.passthrough(msg)   # None where cv_bridge does not import
         if bridged is not None:
             return bridged

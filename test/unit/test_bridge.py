@@ -16,9 +16,11 @@
 """cv_bridge and the project's own conversion give identical arrays for every encoding."""
 
 import array
+import sys
 
 import numpy as np
 import pytest
+from sam_ros.core.errors import ImageFormatError
 from sam_ros.node import bridge
 from sam_ros.node import conversions as conv
 from sensor_msgs.msg import Image
@@ -41,21 +43,61 @@ def _message(encoding: str, padding: int = 0, bigendian: bool = False) -> Image:
 
 
 _CASES = [(encoding, padding, False) for encoding in conv.ENCODINGS for padding in (0, 3)]
-_CASES += [('mono16', 0, True), ('mono16', 2, True)]
+_CASES += [('mono16', 0, True), ('mono16', 2, True), ('rgb8', 0, True)]
+_NEEDS_CV_BRIDGE = ('cv_bridge is not importable here (it has no PyPI wheel; it comes with a '
+                    'ROS 2 install: ros-<distro>-cv-bridge)')
+
+
+def _pixel_bytes(encoding: str) -> int:
+    channels, dtype = conv.ENCODINGS[encoding]
+    return channels * np.dtype(dtype).itemsize
 
 
 @pytest.mark.parametrize('encoding,padding,bigendian', _CASES)
 def test_cv_bridge_and_the_own_conversion_give_identical_arrays(encoding, padding,
                                                                 bigendian):
     if bridge.BACKEND != 'cv_bridge':
-        pytest.skip('cv_bridge is not importable here (it has no PyPI wheel; it comes '
-                    'with a ROS 2 install: ros-<distro>-cv-bridge)')
+        pytest.skip(_NEEDS_CV_BRIDGE)
     msg = _message(encoding, padding, bigendian)
     ours = conv.image_to_numpy(msg, use_cv_bridge=False)
-    theirs = conv.image_to_numpy(msg)
+    if bridge.handles(msg, _pixel_bytes(encoding)):
+        theirs = bridge.passthrough(msg)    # cv_bridge itself, not the routing
+    else:
+        theirs = conv.image_to_numpy(msg)   # routed to the own conversion (see bridge.py)
     assert theirs.dtype == ours.dtype and theirs.shape == ours.shape
     np.testing.assert_array_equal(theirs, ours)
+    np.testing.assert_array_equal(conv.image_to_numpy(msg), ours)
     np.testing.assert_array_equal(conv.image_to_rgb(msg), conv._to_rgb(ours, encoding))
+
+
+@pytest.mark.parametrize('encoding,padding,bigendian,expected', [
+    ('rgb8', 0, False, True), ('rgb8', 3, False, True), ('mono8', 3, False, True),
+    ('mono16', 2, False, True), ('rgba8', 4, False, True),
+    # cv_bridge strides rows by step // pixel bytes pixels: shifted rows
+    ('rgba8', 3, False, False), ('bgra8', 3, False, False), ('mono16', 3, False, False),
+    ('rgb8', 2, False, False),
+    # cv_bridge calls ndarray.newbyteorder (gone in numpy 2) for a foreign byte order
+    ('mono16', 0, True, False), ('rgb8', 0, True, False),
+])
+def test_cv_bridge_reads_only_the_messages_it_reads_correctly(encoding, padding, bigendian,
+                                                              expected):
+    if sys.byteorder != 'little':
+        pytest.skip('the expected values are for a little-endian machine')
+    msg = _message(encoding, padding, bigendian)
+    assert bridge.handles(msg, _pixel_bytes(encoding)) is expected
+
+
+def test_a_failure_inside_cv_bridge_becomes_an_image_format_error():
+    if bridge.BACKEND != 'cv_bridge':
+        pytest.skip(_NEEDS_CV_BRIDGE)
+    msg = _message('mono16', 0, True)   # the case that fails inside cv_bridge on numpy 2
+    ours = conv.image_to_numpy(msg, use_cv_bridge=False)
+    try:
+        theirs = bridge.passthrough(msg)
+    except ImageFormatError as exc:
+        assert 'cv_bridge' in str(exc)
+    else:                               # a cv_bridge without the defect: the same array
+        np.testing.assert_array_equal(theirs, ours)
 
 
 @pytest.mark.parametrize('encoding,padding,bigendian', _CASES)
