@@ -85,15 +85,19 @@ def _full_image_reference(mask: np.ndarray, min_area: int, mode: str) -> np.ndar
     return out
 
 
-@pytest.mark.parametrize('seed', range(12))
+@pytest.mark.parametrize('seed', range(24))
 def test_windowed_labelling_equals_labelling_the_whole_image(seed: int) -> None:
     rng = np.random.default_rng(seed)
-    height, width = 40 + seed, 50
+    height, width = 30 + seed % 5, 36
     mask = np.zeros((height, width), dtype=bool)
-    top, left = rng.integers(0, 3, size=2)  # some masks touch the border, some do not
-    mask[top:top + 25, left:left + 30] = rng.random((25, 30)) > 0.35
+    # Boxes at 0, 1 or 2 pixels from each border, and across the whole width or height:
+    # every combination of ring sides and outside bands.
+    top, left = rng.integers(0, 3, size=2)
+    bottom = height - rng.integers(0, 3) if seed % 3 else top + 20
+    right = width - rng.integers(0, 3) if seed % 2 else left + 25
+    mask[top:bottom, left:right] = rng.random((bottom - top, right - left)) > 0.35
     for mode in ('holes', 'islands'):
-        for min_area in (1, 3, 8, 40, 2000):
+        for min_area in (1, 3, 8, 40, 600, 2000):
             got, changed = remove_small_regions(mask, min_area, mode)
             want = _full_image_reference(mask, min_area, mode)
             np.testing.assert_array_equal(got, want, err_msg=f'{mode} {min_area}')
