@@ -248,7 +248,9 @@ class SamAutomaticMaskGenerator:
             found.boxes = list(boxes.numpy())
             filtered = time.perf_counter()
             self.last_timings['filter'] += filtered - started
-            keep = amg.box_nms(boxes, torch.as_tensor(unchanged), self.box_nms_thresh)
+            # As upstream: the larger of the two NMS thresholds after the clean-up.
+            keep = amg.box_nms(boxes, torch.as_tensor(unchanged),
+                               max(self.box_nms_thresh, self.crop_nms_thresh))
             found.take(keep)
             self.last_timings['nms'] += time.perf_counter() - filtered
         records = []

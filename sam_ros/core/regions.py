@@ -61,6 +61,10 @@ def remove_small_regions(mask: np.ndarray, min_area: int, mode: str) -> Tuple[np
     if fill:  # one background pixel around the box, where the image has room for it
         box = (max(box[0] - 1, 0), min(box[1] + 1, mask.shape[0]),
                max(box[2] - 1, 0), min(box[3] + 1, mask.shape[1]))
+    # OpenCV labels in 2 x 2 blocks from the top left: a window starting at even
+    # coordinates numbers the components as the whole image does, so that a tie for
+    # the largest island keeps the same one.
+    box = (box[0] - box[0] % 2, box[1], box[2] - box[2] % 2, box[3])
     return _clean_window(mask, min_area, fill, box)
 
 

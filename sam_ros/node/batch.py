@@ -30,6 +30,7 @@ The node's many-objects interface: ``~/batch``, ``~/detections``, everything.
 result, so that a prompt queue can call it.
 """
 
+import contextlib
 import itertools
 import threading
 import time
@@ -45,6 +46,7 @@ from sam_ros.core.postprocess import clean_prediction
 from sam_ros.msg import EverythingResult, SegmentBatch, SegmentBatchResult, SegmentResult
 from sam_ros.node import batch_conversions as bconv
 from sam_ros.node import conversions as conv
+from sam_ros.node.answers import _publish_unless_shut_down
 from sam_ros.srv import SegmentEverything
 from sensor_msgs.msg import Image
 from std_msgs.msg import Header
@@ -76,8 +78,10 @@ class BatchSegmenter:
     """
 
     def __init__(self, node: Any, predictor: Any, store: Any, config: Callable[[], Any],
-                 group: Any, qos: Any) -> None:
+                 group: Any, qos: Any, results_qos: Any) -> None:
         self._node = node
+        self._busy = 0
+        self._idle = threading.Condition()
         self._predictor = predictor
         self._store = store
         self._config = config
@@ -86,7 +90,8 @@ class BatchSegmenter:
         self._lock = threading.Lock()
         self._counts = {'batches answered': 0, 'batch objects': 0, 'batch objects not ok': 0,
                         'segment everything runs': 0}
-        self._results_pub = node.create_publisher(SegmentBatchResult, '~/batch_results', qos)
+        self._results_pub = node.create_publisher(SegmentBatchResult, '~/batch_results',
+                                                  results_qos)
         node.create_subscription(SegmentBatch, '~/batch', self.answer_batch, qos,
                                  callback_group=group)
         node.create_service(SegmentEverything, '~/segment_everything', self._on_everything,
@@ -102,7 +107,8 @@ class BatchSegmenter:
         self._last_everything_ns = -1
         period = float(config().everything_period)
         if period > 0.0:
-            self._everything_pub = node.create_publisher(EverythingResult, '~/everything', qos)
+            self._everything_pub = node.create_publisher(EverythingResult, '~/everything',
+                                                         results_qos)
             node.create_timer(period, self._on_everything_timer,
                               callback_group=MutuallyExclusiveCallbackGroup())
 
@@ -111,8 +117,28 @@ class BatchSegmenter:
     def _on_detections(self, msg: Any) -> None:
         self.answer_batch(bconv.detections_to_batch(msg, f'detections/{next(self._ids)}'))
 
+    @contextlib.contextmanager
+    def _working(self):
+        with self._idle:
+            self._busy += 1
+        try:
+            yield
+        finally:
+            with self._idle:
+                self._busy -= 1
+                self._idle.notify_all()
+
+    def idle(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` s for running batches and segment-everything runs to end."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._busy == 0, timeout)
+
     def answer_batch(self, msg: SegmentBatch) -> SegmentBatchResult:
         """Answer ``msg`` with exactly one result, published on ~/batch_results and returned."""
+        with self._working():
+            return self._answer_batch(msg)
+
+    def _answer_batch(self, msg: SegmentBatch) -> SegmentBatchResult:
         try:
             result = self._segment_batch(msg)
         except Exception as exc:  # noqa: B902 - every batch gets an answer, whatever failed
@@ -129,7 +155,7 @@ class BatchSegmenter:
             self._counts['batches answered'] += 1
             self._counts['batch objects'] += len(result.results)
             self._counts['batch objects not ok'] += refused
-        self._results_pub.publish(result)
+        _publish_unless_shut_down(self._node, self._results_pub, result)
         return result
 
     def stats(self) -> Dict[str, int]:
@@ -216,15 +242,16 @@ class BatchSegmenter:
         if stats_latest.status != 'ok' or stats_latest.stamp_ns == self._last_everything_ns:
             return
         self._last_everything_ns = stats_latest.stamp_ns
-        self._everything_pub.publish(self.answer_everything(
-            Header(stamp=conv.ns_to_stamp(stats_latest.stamp_ns))))
+        result = self.answer_everything(Header(stamp=conv.ns_to_stamp(stats_latest.stamp_ns)))
+        _publish_unless_shut_down(self._node, self._everything_pub, result)
 
     def answer_everything(self, header: Header) -> EverythingResult:
         """Segment the whole frame ``header.stamp`` names; return one EverythingResult."""
         with self._lock:
             self._counts['segment everything runs'] += 1
         try:
-            return self._everything(header)
+            with self._working():
+                return self._everything(header)
         except Exception as exc:  # noqa: B902 - every request gets an answer
             self._log.error(f'segment_everything failed: {type(exc).__name__}: {exc}\n'
                             f'{traceback.format_exc()}', throttle_duration_sec=_THROTTLE_S)

@@ -84,7 +84,9 @@ class PromptIntake:
         job = Job(prompt.prompt_id, lambda: self._answer(prompt),
                   lambda waiting: self._publish(self._busy(prompt, waiting)),
                   lambda: None)
-        self._queue.submit(job)
+        if not self._queue.submit(job):  # stopping: nobody can receive an answer now
+            rclpy.logging.get_logger('sam_node').info(
+                f'prompt {prompt.prompt_id!r} arrived while stopping: abandoned unanswered')
 
     def call(self, prompt: SegmentPrompt) -> SegmentResult:
         """Queue a prompt of the ~/segment service and wait for its result (also published)."""

@@ -20,6 +20,7 @@ from typing import Tuple
 
 import numpy as np
 from sam_ros.core import build
+from sam_ros.core.errors import SamError
 from sam_ros.core.predictor import SamPredictor
 from sam_ros.core.runtime import set_threads
 from sam_ros.node.config import NodeConfig
@@ -70,9 +71,15 @@ def warm_up(predictor: SamPredictor) -> Tuple[float, float]:
     """
     height, width = WARM_UP_SIZE
     started = time.perf_counter()
-    embedding = predictor.encode(np.zeros((height, width, 3), dtype=np.uint8))
-    encoded = time.perf_counter()
-    predictor.segment(point_coords=np.array([[width / 2.0, height / 2.0]]),
-                      point_labels=np.array([1]), embedding=embedding)
+    try:
+        embedding = predictor.encode(np.zeros((height, width, 3), dtype=np.uint8))
+        encoded = time.perf_counter()
+        predictor.segment(point_coords=np.array([[width / 2.0, height / 2.0]]),
+                          point_labels=np.array([1]), embedding=embedding)
+    except SamError:
+        raise
+    except Exception as exc:  # noqa: B902 - out of memory, an unusable device, ...
+        raise SamError(f'the model failed its warm-up on a blank {width}x{height} frame: '
+                       f'{type(exc).__name__}: {" ".join(str(exc).split())[:300]}') from None
     decoded = time.perf_counter()
     return (encoded - started) * 1e3, (decoded - encoded) * 1e3

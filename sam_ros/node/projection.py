@@ -85,14 +85,20 @@ def project_to_pixel(xyz: np.ndarray, info: CameraInfo,
     d = np.asarray(info.d, dtype=np.float64)
     points = xyz.reshape(1, 1, 3)
     zero = np.zeros(3)
-    if info.distortion_model == 'equidistant':
-        coeffs = np.zeros(4) if d.size == 0 else d[:4]
-        pixels, _ = cv2.fisheye.projectPoints(points, zero, zero, k, coeffs)
-    elif info.distortion_model in ('', 'plumb_bob', 'rational_polynomial'):
-        pixels, _ = cv2.projectPoints(points, zero, zero, k, d if d.size else None)
-    else:
+    if info.distortion_model not in ('equidistant', '', 'plumb_bob', 'rational_polynomial'):
         raise PromptError(f'distortion model {info.distortion_model!r} is not supported; '
                           'use click_projection:=rectified')
+    try:
+        if info.distortion_model == 'equidistant':
+            coeffs = np.zeros(4) if d.size == 0 else d[:4]
+            pixels, _ = cv2.fisheye.projectPoints(points, zero, zero, k, coeffs)
+        else:
+            pixels, _ = cv2.projectPoints(points, zero, zero, k, d if d.size else None)
+    except cv2.error as exc:  # D of a length OpenCV does not take, a point out of range
+        raise PromptError(f'cannot project the point with camera_info ({info.distortion_model}'
+                          f', {d.size} distortion coefficients): '
+                          f'{" ".join(str(exc).split())[-160:]}; check the calibration or use '
+                          'click_projection:=rectified') from None
     return float(pixels[0, 0, 0]), float(pixels[0, 0, 1])
 
 

@@ -194,13 +194,12 @@ class SamNodeBase(AnswerMixin):
                     '(camera_info.header.frame_id); install tf2_ros for any frame')
         self.create_service(Segment, '~/segment', self._on_segment, qos_profile=PROMPT_QOS,
                             callback_group=service)
+        results_qos = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=cfg.results_qos_depth,
+                                 reliability=ReliabilityPolicy.RELIABLE)
         # Batched prompts, ~/detections and ~/segment_everything (their own callback group)
         self._batch = BatchSegmenter(self, self._predictor, self._store,
                                      lambda: self._config, MutuallyExclusiveCallbackGroup(),
-                                     PROMPT_QOS)
-
-        results_qos = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=cfg.results_qos_depth,
-                                 reliability=ReliabilityPolicy.RELIABLE)
+                                     PROMPT_QOS, results_qos)
         self._results_pub = self.create_publisher(SegmentResult, '~/results', results_qos)
         self._mask_pub = self.create_publisher(Image, '~/mask', results_qos)
         self._overlay_pub = self.create_publisher(
@@ -233,6 +232,8 @@ class SamNodeBase(AnswerMixin):
         """Stop taking frames and prompts (queued ones are abandoned), free the embeddings."""
         self.stop_work('deactivating')
         self._intake.join(timeout)
+        if self._batch is not None:
+            self._batch.idle(timeout)
         self.sam_active = False
         for kind, entities in self._activated.items():
             destroy = getattr(self, 'destroy_' + kind[:-1])
@@ -257,7 +258,8 @@ class SamNodeBase(AnswerMixin):
 
     def work_finished(self, timeout: float) -> bool:
         """Wait up to ``timeout`` s for the prompt in flight; return True when none is."""
-        return self._intake is None or self._intake.join(timeout)
+        prompts_done = self._intake is None or self._intake.join(timeout)
+        return (self._batch is None or self._batch.idle(timeout)) and prompts_done
 
     def destroy_node(self) -> None:
         """Stop the prompt worker and the encoder thread (briefly), then destroy the node."""
@@ -287,8 +289,9 @@ class SamNodeBase(AnswerMixin):
         with self._lock:
             self._config = apply_changes(self._config, [(p.name, p.value) for p in params])
             cfg = self._config
-        if self._store is not None:
-            self._store.configure(cfg.encode_policy, cfg.change_threshold)
+        store = self._store  # deactivate may drop it meanwhile
+        if store is not None:
+            store.configure(cfg.encode_policy, cfg.change_threshold)
         self.get_logger().info('parameters changed: ' + ', '.join(
             f'{p.name}={p.value!r}' for p in params))
 

@@ -102,3 +102,10 @@ def test_windowed_labelling_equals_labelling_the_whole_image(seed: int) -> None:
             want = _full_image_reference(mask, min_area, mode)
             np.testing.assert_array_equal(got, want, err_msg=f'{mode} {min_area}')
             assert changed == bool((got != mask).any())
+
+
+def test_a_tie_for_the_largest_island_keeps_the_one_the_whole_image_keeps() -> None:
+    mask = np.zeros((6, 8), dtype=bool)
+    mask[1, 5] = mask[2, 2] = mask[4, 5] = True   # three 1-pixel islands, all too small
+    got, _ = remove_small_regions(mask, 15, 'islands')
+    np.testing.assert_array_equal(got, _full_image_reference(mask, 15, 'islands'))
