@@ -93,6 +93,14 @@ def main(args: Optional[List[str]] = None, lifecycle: bool = False) -> int:
         except SamError as exc:
             logger.fatal(f'cannot load the model: {_one_line(exc)}')
             return EXIT_MODEL
+        except RuntimeError as exc:
+            if rclpy.ok() and 'QoS override' in str(exc):  # rclpy: a qos_overrides.* value
+                logger.fatal(f'bad configuration: {_one_line(exc)} (check the '
+                             'qos_overrides.* parameters)')
+                return EXIT_CONFIG
+            if not rclpy.ok():
+                return EXIT_OK  # interrupted while starting
+            raise
         except Exception:
             if not rclpy.ok():
                 return EXIT_OK  # interrupted while starting

@@ -115,6 +115,14 @@ def test_an_out_of_range_parameter_fails_at_start_as_for_sam_node(start_node, he
     assert 'bad configuration' in node.output() and 'cache_size' in node.output()
 
 
+def test_a_bad_qos_override_value_fails_sam_node_at_start_with_one_line(start_node, helpers):
+    node = start_node(ros_args=helpers.node_args(
+        'qos_overrides./camera/image.subscription.reliability:=bogus', random_weights=False))
+    assert node.wait(120.0) == 2, node.output()
+    assert 'bad configuration' in node.output() and 'qos_overrides' in node.output()
+    assert 'Traceback' not in node.output(), node.output()
+
+
 @pytest.mark.parametrize('executable', ['sam_node', 'sam_lifecycle_node'])
 def test_qos_override_parameter_sets_the_image_subscription(
         start_node, client, helpers, executable):
