@@ -121,9 +121,7 @@ def main(args: Optional[List[str]] = None, lifecycle: bool = False) -> int:
             # Queued prompts are abandoned first: that also releases service callbacks
             # waiting for their turn, so the executor's threads can end.
             node.stop_work()
-            # Not waiting for the executor's threads: a segment-everything run or a long
-            # batch in one of them is waited for (briefly) by work_finished below.
-            executor.shutdown(timeout_sec=_STOP_EXECUTOR_S, wait_for_threads=False)
+            executor.shutdown(timeout_sec=_STOP_EXECUTOR_S)
         return EXIT_OK
     finally:
         finished = True
