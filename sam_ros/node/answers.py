@@ -32,7 +32,7 @@ from sam_ros.node.limits import prompt_limit_error
 from sam_ros.node.overlay import draw_overlay
 from std_msgs.msg import Header
 
-__all__ = ['AnswerMixin', 'STATUS_NAMES', 'THROTTLE_S']
+__all__ = ['AnswerMixin', 'STATUS_NAMES', 'THROTTLE_S', 'publish_unless_shut_down']
 
 THROTTLE_S = 5.0
 STATUS_NAMES = {getattr(SegmentResult, 'STATUS_' + name): name for name in (
@@ -80,7 +80,7 @@ class AnswerMixin:
                 self._counts['filtered'] += 1
             elif result.status != SegmentResult.STATUS_OK:
                 self._counts['errors'] += 1
-        _publish_unless_shut_down(self, self._results_pub, result)
+        publish_unless_shut_down(self, self._results_pub, result)
 
     def _segment(self, prompt: SegmentPrompt):
         """Return (result, overlay extras or None) for ``prompt``; publishes nothing."""
@@ -219,10 +219,10 @@ class AnswerMixin:
         status.values = [KeyValue(key=key, value=str(value)) for key, value in values.items()]
         array = DiagnosticArray(status=[status])
         array.header.stamp = self.get_clock().now().to_msg()
-        _publish_unless_shut_down(self, self._diag_pub, array)
+        publish_unless_shut_down(self, self._diag_pub, array)
 
 
-def _publish_unless_shut_down(node: Node, publisher, msg) -> None:
+def publish_unless_shut_down(node: Node, publisher, msg) -> None:
     """Publish ``msg``; after shutdown or deactivation nobody can receive it: drop it quietly."""
     try:
         publisher.publish(msg)

@@ -46,7 +46,7 @@ from sam_ros.core.postprocess import clean_prediction
 from sam_ros.msg import EverythingResult, SegmentBatch, SegmentBatchResult, SegmentResult
 from sam_ros.node import batch_conversions as bconv
 from sam_ros.node import conversions as conv
-from sam_ros.node.answers import _publish_unless_shut_down
+from sam_ros.node.answers import publish_unless_shut_down
 from sam_ros.srv import SegmentEverything
 from sensor_msgs.msg import Image
 from std_msgs.msg import Header
@@ -155,7 +155,7 @@ class BatchSegmenter:
             self._counts['batches answered'] += 1
             self._counts['batch objects'] += len(result.results)
             self._counts['batch objects not ok'] += refused
-        _publish_unless_shut_down(self._node, self._results_pub, result)
+        publish_unless_shut_down(self._node, self._results_pub, result)
         return result
 
     def stats(self) -> Dict[str, int]:
@@ -243,7 +243,7 @@ class BatchSegmenter:
             return
         self._last_everything_ns = stats_latest.stamp_ns
         result = self.answer_everything(Header(stamp=conv.ns_to_stamp(stats_latest.stamp_ns)))
-        _publish_unless_shut_down(self._node, self._everything_pub, result)
+        publish_unless_shut_down(self._node, self._everything_pub, result)
 
     def answer_everything(self, header: Header) -> EverythingResult:
         """Segment the whole frame ``header.stamp`` names; return one EverythingResult."""
