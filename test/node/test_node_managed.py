@@ -136,6 +136,8 @@ def test_qos_override_parameter_sets_the_image_subscription(
         assert client.transition('activate'), node.output()[-3000:]
     _wait_until(lambda: _image_reliability(client) == [ReliabilityPolicy.BEST_EFFORT],
                 'the node to subscribe to /camera/image best effort')
-    assert 'ready: image /camera/image (raw, best_effort)' in node.output()
+    # The subscription exists a moment before the node logs 'ready': wait for the line.
+    _wait_until(lambda: 'ready: image /camera/image (raw, best_effort)' in node.output(),
+                "the node's ready line naming best_effort")
     assert 'is not a parameter of this node' not in node.output()
     assert node.interrupt() == 0, node.output()
